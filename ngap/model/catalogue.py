@@ -1,0 +1,237 @@
+"""The knowledge base as typed Python objects: codes, dated tariffs, sources and rules.
+
+The data live in ``ngap/model/data/*.yaml`` (one place for every dated number, as in OpenFisca's
+parameter files); this module only reads and checks them.  The ASP rule base receives them as
+facts built from clingo symbols (``ngap.solver.program``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+FAR_PAST = dt.date(1900, 1, 1)
+FAR_FUTURE = dt.date(2099, 12, 31)
+
+KINDS = ("act", "majoration", "travel", "ccam", "ccam_supplement", "refined", "free")
+GRADES = ("O", "S", "K", "?")
+
+
+class KnowledgeBaseError(ValueError):
+    """The shipped data are inconsistent (a defect of the knowledge base, not of the input)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    date: dt.date | None
+    url: str | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class TariffStep:
+    """A tariff in force from ``start`` until the next step (or the code's end)."""
+
+    start: dt.date
+    cents: int | None
+    grade: str
+    sources: tuple[str, ...]
+    not_billable: bool = False
+    note: str | None = None
+    zone: str = "all"
+
+    @property
+    def unconfirmed(self) -> bool:
+        return self.grade == "?"
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    label_fr: str
+    label_en: str
+    nomenclature: str
+    kind: str
+    article: str
+    valid_from: dt.date
+    valid_to: dt.date
+    sources: tuple[str, ...]
+    tariffs: tuple[TariffStep, ...] = ()
+    tariffs_non_optam: tuple[TariffStep, ...] = ()
+    drom: tuple[TariffStep, ...] = ()
+    refines: str | None = None
+    note: str | None = None
+
+    def step_on(self, day: dt.date, grid: str = "std", zone: str = "metro") -> TariffStep | None:
+        """The tariff step in force on ``day`` (None outside the code's life or before any step)."""
+        if not (self.valid_from <= day <= self.valid_to):
+            return None
+        steps = {"std": self.tariffs, "s2": self.tariffs_non_optam}[grid]
+        if zone == "drom":
+            # Only values that hold for every overseas department; per-department values are
+            # documented in the data but the encounter model knows one "drom" zone.
+            steps = tuple(s for s in self.drom if s.zone == "all")
+        current = None
+        for step in steps:
+            if step.start <= day:
+                current = step
+        return current
+
+    def billable_on(self, day: dt.date) -> bool:
+        if self.kind == "refined":
+            return False
+        if not (self.valid_from <= day <= self.valid_to):
+            return False
+        if self.kind == "free":
+            return True
+        step = self.step_on(day)
+        return step is not None and not step.not_billable
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    id: str
+    file: str
+    article: str
+    source: str
+    fr: str
+    en: str
+    start: dt.date = FAR_PAST
+    end: dt.date = FAR_FUTURE
+    kind: str = "condition"
+
+    def message(self, lang: str, code: str | None, other: str | None) -> str:
+        template = self.fr if lang == "fr" else self.en
+        return template.format(code=code or "", other=other or "")
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    codes: dict[str, Code]
+    sources: dict[str, Source]
+    rules: dict[str, RuleInfo]
+    refined: dict[str, str] = field(default_factory=dict)
+
+    def code(self, name: str) -> Code:
+        return self.codes[name]
+
+
+def _date(value: Any, where: str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise KnowledgeBaseError(f"{where}: bad date {value!r}") from exc
+
+
+def _cents(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    amount = Decimal(str(value))
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        # Sub-cent values (K0.7 = 1.344 €) are rounded half up, as the NGAP does for coefficients.
+        cents = cents.quantize(Decimal(1), rounding="ROUND_HALF_UP")
+    if cents < 0:
+        raise KnowledgeBaseError(f"{where}: negative amount {value!r}")
+    return int(cents)
+
+
+def _steps(raw: list[dict[str, Any]] | None, where: str) -> tuple[TariffStep, ...]:
+    steps = []
+    for i, item in enumerate(raw or []):
+        place = f"{where}[{i}]"
+        steps.append(
+            TariffStep(
+                start=_date(item["from"], place),
+                cents=_cents(item.get("amount"), place),
+                grade=str(item.get("grade", "?")),
+                sources=tuple(item.get("sources") or ()),
+                not_billable=bool(item.get("not_billable", False)),
+                note=item.get("note"),
+                zone=str(item.get("zone", "all")),
+            )
+        )
+    return tuple(steps)
+
+
+def _read_yaml(name: str) -> dict[str, Any]:
+    text = resources.files("ngap.model").joinpath("data", name).read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise KnowledgeBaseError(f"{name}: expected a mapping")
+    return data
+
+
+def parse_codes(raw: dict[str, Any]) -> dict[str, Code]:
+    codes: dict[str, Code] = {}
+    for name, item in raw.items():
+        where = f"codes.yaml:{name}"
+        kind = item.get("kind")
+        if kind not in KINDS:
+            raise KnowledgeBaseError(f"{where}: unknown kind {kind!r}")
+        valid_to = item.get("valid_to")
+        codes[str(name)] = Code(
+            code=str(name),
+            label_fr=str(item.get("label_fr", "")),
+            label_en=str(item.get("label_en", "")),
+            nomenclature=str(item.get("nomenclature", "NGAP")).upper(),
+            kind=kind,
+            article=str(item.get("article", "")),
+            valid_from=_date(item.get("valid_from", FAR_PAST), where),
+            valid_to=_date(valid_to, where) if valid_to else FAR_FUTURE,
+            sources=tuple(item.get("sources") or ()),
+            tariffs=_steps(item.get("tariffs"), f"{where}.tariffs"),
+            tariffs_non_optam=_steps(item.get("tariffs_non_optam"), f"{where}.tariffs_non_optam"),
+            drom=_steps(item.get("drom"), f"{where}.drom"),
+            refines=item.get("refines"),
+            note=item.get("note"),
+        )
+    return codes
+
+
+def parse_rules(raw: dict[str, Any]) -> dict[str, RuleInfo]:
+    rules = {}
+    for rid, item in raw.items():
+        where = f"rules.yaml:{rid}"
+        rules[str(rid)] = RuleInfo(
+            id=str(rid),
+            file=str(item["file"]),
+            article=str(item["article"]),
+            source=str(item["source"]),
+            fr=str(item["fr"]),
+            en=str(item["en"]),
+            start=_date(item["from"], where) if "from" in item else FAR_PAST,
+            end=_date(item["to"], where) if "to" in item else FAR_FUTURE,
+            kind=str(item.get("kind", "condition")),
+        )
+    return rules
+
+
+@lru_cache(maxsize=1)
+def load_catalogue() -> Catalogue:
+    """Read the shipped knowledge base once per process."""
+    codes = parse_codes(_read_yaml("codes.yaml")["codes"])
+    raw_sources = _read_yaml("sources.yaml")["sources"]
+    sources = {
+        sid: Source(
+            id=sid,
+            title=str(s.get("title", "")),
+            date=_date(s["date"], f"sources.yaml:{sid}") if s.get("date") else None,
+            url=s.get("url"),
+            kind=str(s.get("kind", "")),
+        )
+        for sid, s in raw_sources.items()
+    }
+    rules = parse_rules(_read_yaml("rules.yaml")["rules"])
+    refined = {c.code: c.refines for c in codes.values() if c.kind == "refined" and c.refines}
+    return Catalogue(codes=codes, sources=sources, rules=rules, refined=refined)

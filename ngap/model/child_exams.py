@@ -1,0 +1,83 @@
+"""Ages in calendar terms, and the calendar of the mandatory child examinations.
+
+Sources: code de la santé publique R.2132-1; arrêté 26 Feb 2019 (20 examinations from
+1 Mar 2019: within 8 days, 2nd week, before the end of the 1st month, during months 2 to 6, 9, 12,
+13, between 16 and 18 months, during month 24 or 25, during years 3 to 6, between 8 and 9, 11 and
+13, 15 and 16 years); décret 2024-1031 and arrêté 14 Nov 2024 (from 1 Jan 2025: the 1-month exam
+removed, an exam during the 7th year added); NGAP art. 14.9 / décision UNCAM 23 Feb 2017 (COE
+windows: within 8 days; from 8 months to the day before 10 months; from 23 months to the day
+before 25 months).  "During the Nth month / year" is read as the age interval [N-1, N).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from ngap.model.vocabulary import AGE_THRESHOLDS, AgeThreshold
+
+CALENDAR_2025 = dt.date(2025, 1, 1)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Calendar month arithmetic, clamped to the month's last day (31 Jan + 1 month = 28 Feb)."""
+    month_index = day.month - 1 + months
+    year, month0 = divmod(month_index, 12)
+    year += day.year
+    last = calendar.monthrange(year, month0 + 1)[1]
+    return dt.date(year, month0 + 1, min(day.day, last))
+
+
+def reached(birth: dt.date, on: dt.date, threshold: AgeThreshold) -> bool:
+    """True when the patient born on ``birth`` is at least ``threshold`` old on ``on``."""
+    limit = add_months(birth, threshold.months) + dt.timedelta(days=threshold.days)
+    return on >= limit
+
+
+def age_band(birth: dt.date, on: dt.date) -> str:
+    """Band ``aN``: N thresholds of vocabulary.AGE_THRESHOLDS are reached."""
+    count = sum(1 for t in AGE_THRESHOLDS if reached(birth, on, t))
+    return f"a{count}"
+
+
+def _d(days: int) -> AgeThreshold:
+    return AgeThreshold(0, days)
+
+
+def _m(months: int) -> AgeThreshold:
+    return AgeThreshold(months)
+
+
+def _y(years: int) -> AgeThreshold:
+    return AgeThreshold(12 * years)
+
+
+COE_WINDOWS = ((_d(0), _d(9)), (_m(8), _m(10)), (_m(23), _m(25)))
+
+_MANDATORY_COMMON = (
+    (_d(9), _d(15)),  # 2nd week
+    (_m(1), _m(6)),  # during months 2, 3, 4, 5, 6
+    (_m(11), _m(13)),  # during months 12 and 13
+    (_m(16), _m(19)),  # between 16 and 18 months
+    (_y(2), _y(6)),  # during years 3, 4, 5, 6
+    (_y(8), _y(10)),  # between 8 and 9 years
+    (_y(11), _y(14)),  # between 11 and 13 years
+    (_y(15), _y(17)),  # between 15 and 16 years
+)
+MANDATORY_2019 = (*_MANDATORY_COMMON, (_d(15), _m(1)))  # before the end of the 1st month
+MANDATORY_2025 = (*_MANDATORY_COMMON, (_y(6), _y(7)))  # during the 7th year
+
+
+def _inside(birth: dt.date, on: dt.date, window: tuple[AgeThreshold, AgeThreshold]) -> bool:
+    low, high = window
+    return reached(birth, on, low) and not reached(birth, on, high)
+
+
+def exam_window(birth: dt.date, on: dt.date) -> str:
+    """coe / mandatory / none for a child born on ``birth`` examined on ``on``."""
+    if any(_inside(birth, on, w) for w in COE_WINDOWS):
+        return "coe"
+    windows = MANDATORY_2025 if on >= CALENDAR_2025 else MANDATORY_2019
+    if any(_inside(birth, on, w) for w in windows):
+        return "mandatory"
+    return "none"

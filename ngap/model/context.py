@@ -1,0 +1,93 @@
+"""From an encounter to the small closed context atoms of the rule base.
+
+Python does the calendar work (era, kind of day, bridge day, time band, age band, child-exam
+window) so that one grounding of the rule base covers every encounter.  Each dimension ends up
+fixed (one value), restricted (a set of possible values) or open (unknown).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ngap.model import calendar as cal
+from ngap.model.child_exams import add_months, age_band, exam_window
+from ngap.model.encounter import Encounter
+from ngap.model.eras import Era, era_of
+from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS
+
+Value = str | frozenset[str] | None
+"""A fixed value, a set of still possible values, or None (open)."""
+
+
+@dataclass(frozen=True)
+class Context:
+    era: Era
+    values: dict[str, Value]
+    km: float
+
+    def fixed(self, dim: str) -> str | None:
+        value = self.values.get(dim)
+        return value if isinstance(value, str) else None
+
+
+def _flag(value: bool | None) -> str | None:
+    if value is None:
+        return None
+    return "yes" if value else "no"
+
+
+def _birth(enc: Encounter) -> dt.date | None:
+    patient = enc.patient
+    if patient.birth_date is not None:
+        return patient.birth_date
+    if patient.age is None:
+        return None
+    age = patient.age
+    return add_months(enc.date, -(12 * age.years + age.months)) - dt.timedelta(days=age.days)
+
+
+def _sector(enc: Encounter) -> Value:
+    pr = enc.practitioner
+    if pr.sector is None:
+        return None
+    if pr.sector == "1":
+        return "s1"
+    if pr.optam is None:
+        return frozenset({"s2", "s2_optam"})
+    return "s2_optam" if pr.optam else "s2"
+
+
+def derive(enc: Encounter, eras: tuple[Era, ...]) -> Context:
+    values: dict[str, Value] = {}
+    era = era_of(eras, enc.date)
+    values["era"] = str(era.index)
+    values["zone"] = enc.zone
+    values["day"] = cal.day_type(enc.date, enc.alsace_moselle)
+    values["bridge"] = "yes" if cal.is_bridge_day(enc.date, enc.alsace_moselle) else "no"
+    values["hour"] = cal.hour_band(Encounter.minutes(enc.time)) if enc.time else None
+    if enc.call_time:
+        values["call"] = cal.call_band(Encounter.minutes(enc.call_time))
+    else:
+        values["call"] = None
+    values["place"] = enc.place
+    values["specialty"] = enc.practitioner.specialty
+    values["sector"] = _sector(enc)
+    values["rate"] = enc.practitioner.rate
+    values["sex"] = enc.patient.sex
+    birth = _birth(enc)
+    values["age"] = age_band(birth, enc.date) if birth else None
+    values["exam_window"] = exam_window(birth, enc.date) if birth else None
+    values["trip"] = enc.trip
+
+    values["treating"] = _flag(enc.practitioner.treating_doctor)
+    for section in (enc.patient, enc.circumstances, enc.travel):
+        for name, field_value in section:
+            if isinstance(field_value, bool) or field_value is None:
+                if name in ("birth_date", "age", "sex"):
+                    continue
+                values[name] = _flag(field_value)
+    done = set(enc.done)
+    for activity in (*ACTIVITIES, *CCAM_ACTS):
+        values[f"done:{activity}"] = "yes" if activity in done else "no"
+    return Context(era=era, values=values, km=enc.travel.km)

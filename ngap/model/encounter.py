@@ -1,0 +1,144 @@
+"""The encounter: what happened, when, where, for whom and by whom.  Never codes.
+
+Input files (JSON or YAML) are validated by these pydantic models; unknown fields, impossible
+dates, negative ages and times out of range are errors naming the field.  A yes/no circumstance
+left out is false; written ``null`` it stays *unknown*, and the rule base keeps it open (a claims
+extract does not record the time of an act, urgency or regulation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS, TRIPS
+
+KNOWN_DONE = tuple(ACTIVITIES) + CCAM_ACTS
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+Flag = bool | None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Practitioner(_Strict):
+    specialty: Literal["gp", "gp_specialist"] = Field(
+        "gp", description="gp: médecin généraliste; gp_specialist: qualified specialist in MG."
+    )
+    sector: Literal["1", "2"] | None = Field("1", description="Convention sector (1 DP: use 2).")
+    optam: Flag = Field(False, description="Sector 2 doctor who signed OPTAM / OPTAM-CO.")
+    rate: Literal["opposable", "above"] | None = Field(
+        "opposable", description="Billing at the opposable rate, or above it (dépassement)."
+    )
+    treating_doctor: Flag = Field(False, description="The doctor is the patient's médecin traitant.")
+
+
+class Age(_Strict):
+    years: Annotated[int, Field(ge=0, le=130)] = 0
+    months: Annotated[int, Field(ge=0, le=11)] = 0
+    days: Annotated[int, Field(ge=0, le=31)] = 0
+
+
+class Patient(_Strict):
+    birth_date: dt.date | None = Field(None, description="Preferred: exact ages matter (COE).")
+    age: Age | None = Field(None, description="Completed age, when the birth date is unknown.")
+    sex: Literal["f", "m"] | None = None
+    ald: Flag = Field(False, description="Long-term condition (ALD) with co-payment exemption.")
+    ald_neuro: Flag = Field(False, description="ALD for a neurodegenerative disease.")
+    palliative: Flag = Field(False, description="Palliative care (CSP L.1110-10).")
+    has_treating_doctor: Flag = Field(True, description="A médecin traitant is declared.")
+    unable_to_move: Flag = Field(False, description="Cannot move for a medical reason.")
+
+    @model_validator(mode="after")
+    def _one_age(self) -> Patient:
+        if self.birth_date is not None and self.age is not None:
+            raise ValueError("give patient.birth_date or patient.age, not both")
+        return self
+
+
+class Circumstances(_Strict):
+    emergency: Flag = Field(False, description="Emergency justified by the patient's state.")
+    regulated: Flag = Field(False, description="Sent by the SAS / centre 15 regulator.")
+    regulated_duty: Flag = Field(False, description="Act on regulated out-of-hours duty (PDSA).")
+    sas_within_24h: Flag = Field(False, description="Home visit within 24 h of the SAS request.")
+    left_at_once: Flag = Field(False, description="Interrupted consultations, left at once (MU).")
+    correspondent: Flag = Field(False, description="Correspondent in the coordinated pathway.")
+    mt_request: Flag = Field(False, description="Explicit request of the médecin traitant (APC).")
+    seen_last_4_months: Flag = Field(False, description="Consultant saw the patient < 4 months.")
+    fast_referral: Flag = Field(False, description="Correspondent appointment within the delay.")
+    home_justified: Flag = Field(False, description="Home visit justified (other criteria).")
+    discharge_30d: Flag = Field(False, description="Within 30 days of a qualifying discharge.")
+    discharge_heart_failure: Flag = Field(False, description="Within 2 months, heart failure.")
+    discharge_45d: Flag = Field(False, description="Within 45 days of a discharge (GL1).")
+    new_treating_doctor: Flag = Field(False, description="First visit of a new médecin traitant.")
+    burn_face_hands: Flag = Field(False, description="Burn on the face or hands.")
+
+
+class Travel(_Strict):
+    mountain: Flag = Field(False, description="Home or practice in a mountain zone.")
+    ik_distance: Flag = Field(False, description="Outside the town and beyond the allowance.")
+    on_foot_or_ski: Flag = Field(False, description="Trip made on foot or on skis.")
+    km: Annotated[float, Field(ge=0, le=1000)] = Field(
+        0, description="Billable kilometres for IK (allowance already deducted, both legs)."
+    )
+
+
+class Encounter(_Strict):
+    """One patient encounter.  Only ``date``, ``place`` and ``done`` are required."""
+
+    id: str | None = None
+    date: dt.date
+    time: str | None = Field(None, description="Time of the act, HH:MM (unknown if absent).")
+    call_time: str | None = Field(None, description="Time of the call, HH:MM (night rule).")
+    place: Literal["office", "home", "institution", "tele"]
+    zone: Literal["metro", "drom"] = "metro"
+    alsace_moselle: bool = False
+    trip: str = Field("single", description="Rank of the patient in a several-patient trip.")
+    practitioner: Practitioner = Practitioner()
+    patient: Patient = Patient()
+    circumstances: Circumstances = Circumstances()
+    travel: Travel = Travel()
+    done: tuple[str, ...] = Field(description="What was performed (activities, CCAM codes).")
+    claimed: tuple[str, ...] | None = Field(None, description="Codes claimed (check only).")
+
+    @field_validator("time", "call_time")
+    @classmethod
+    def _hhmm(cls, value: str | None) -> str | None:
+        if value is not None and not _TIME.match(value):
+            raise ValueError(f"{value!r} is not a time HH:MM between 00:00 and 23:59")
+        return value
+
+    @field_validator("trip")
+    @classmethod
+    def _trip(cls, value: str) -> str:
+        if value not in TRIPS:
+            raise ValueError(f"unknown trip {value!r}; expected one of {', '.join(TRIPS)}")
+        return value
+
+    @field_validator("done")
+    @classmethod
+    def _done(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if item not in KNOWN_DONE:
+                close = difflib.get_close_matches(item, KNOWN_DONE, n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise ValueError(f"unknown activity {item!r}{hint}")
+        return value
+
+    @model_validator(mode="after")
+    def _dates(self) -> Encounter:
+        birth = self.patient.birth_date
+        if birth is not None and birth > self.date:
+            raise ValueError("patient.birth_date is after the date of the encounter")
+        return self
+
+    @staticmethod
+    def minutes(hhmm: str) -> int:
+        hours, minutes = hhmm.split(":")
+        return int(hours) * 60 + int(minutes)

@@ -1,0 +1,333 @@
+"""The facade: ground the rule base once, then optimise / enumerate / check encounters.
+
+Every call reuses the same grounded ``clingo.Control``; an encounter is only a list of solver
+literals (its context, and in check mode the claimed codes), so no call re-grounds anything.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import clingo
+from clingo import Symbol
+
+from ngap.model.catalogue import Catalogue, load_catalogue
+from ngap.model.context import Context, derive
+from ngap.model.encounter import Encounter
+from ngap.model.eras import Era, compute_eras
+from ngap.solver.program import GroundProgram, ground
+from ngap.solver.results import (
+    CheckResult,
+    Cotation,
+    EnumerateResult,
+    Line,
+    OptimiseResult,
+    Violation,
+)
+
+ACTIVITY_OF_REFINED = {
+    "cso": "CSO",
+    "cse": "CSE",
+    "ase": "ASE",
+    "cte": "CTE",
+    "mph": "MPH",
+    "mis": "MIS",
+    "piv": "PIV",
+}
+PER_KM = ("IK", "IKM", "IKS")
+
+
+class UnknownCodeError(ValueError):
+    """A claimed code is not in the catalogue."""
+
+    def __init__(self, code: str, close: list[str]) -> None:
+        hint = f"; close matches: {', '.join(close)}" if close else ""
+        super().__init__(f"unknown code {code!r}{hint}")
+        self.code = code
+        self.close = close
+
+
+@dataclass
+class _Model:
+    symbols: list[Symbol]
+    cost: list[int]
+    proven: bool
+    assumed: dict[str, str]
+
+
+class Nomenclature:
+    """The NGAP knowledge base, grounded once, answering for any encounter from 2022 on."""
+
+    def __init__(self, catalogue: Catalogue, eras: tuple[Era, ...]):
+        self.catalogue = catalogue
+        self.eras = eras
+        self._programs: dict[int, GroundProgram] = {}
+        self.program = self._program(eras[-1])
+
+    @classmethod
+    def load(cls) -> Nomenclature:
+        catalogue = load_catalogue()
+        return cls(catalogue, compute_eras(catalogue))
+
+    def _program(self, era: Era) -> GroundProgram:
+        """The rule base grounded for one era, once per process (lazily, on first use).
+
+        One grounding per era keeps each program small: a solve call costs time in proportion
+        to the number of solver variables, and most atoms (prices, existence) depend on the era.
+        """
+        program = self._programs.get(era.index)
+        if program is None:
+            program = ground(self.catalogue, (era,))
+            self._programs[era.index] = program
+        self.program = program
+        self._ctl = program.control
+        self._dims = program.dims
+        return program
+
+    def ground_all(self) -> None:
+        """Ground every era now (servers and benchmarks: no first-call latency)."""
+        for era in self.eras:
+            self._program(era)
+
+    # ----------------------------------------------------------------- encounter -> literals
+    def context(self, encounter: Encounter) -> Context:
+        ctx = derive(encounter, self.eras)
+        self._program(ctx.era)
+        return ctx
+
+    def _assumptions(self, ctx: Context) -> tuple[list[int], list[str]]:
+        lits: list[int] = []
+        open_dims: list[str] = []
+        table = self.program.ctx_literals
+        for dim, values in self._dims.items():
+            given = ctx.values.get(dim)
+            if isinstance(given, str):
+                lits.append(table[(dim, given)])
+            elif isinstance(given, frozenset):
+                lits.extend(-table[(dim, v)] for v in values if v not in given)
+                open_dims.append(dim)
+            else:
+                open_dims.append(dim)
+        return lits, open_dims
+
+    def normalise_claim(self, claimed: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+        codes: list[str] = []
+        replaced: dict[str, str] = {}
+        for raw in claimed:
+            code = raw.strip().upper() if raw.strip().upper() in self.catalogue.codes else raw
+            code = code.strip()
+            if code not in self.catalogue.codes:
+                close = difflib.get_close_matches(code, list(self.catalogue.codes), n=3)
+                raise UnknownCodeError(code, close)
+            aggregated = self.catalogue.refined.get(code)
+            if aggregated:
+                replaced[code] = aggregated
+                code = aggregated
+            if code not in codes:
+                codes.append(code)
+        return codes, replaced
+
+    # ----------------------------------------------------------------- solving
+    def _solve(
+        self, assumptions: list[int], open_dims: list[str], *, opt_mode: str, models: int = 0
+    ) -> list[_Model]:
+        conf = self._ctl.configuration.solve
+        conf.opt_mode = opt_mode  # type: ignore[union-attr]
+        conf.models = str(models)  # type: ignore[union-attr]
+        found: list[_Model] = []
+        table = self.program.ctx_literals
+
+        def on_model(model: clingo.Model) -> None:
+            assumed = {}
+            for dim in open_dims:
+                for value in self._dims[dim]:
+                    if model.is_true(table[(dim, value)]):
+                        assumed[dim] = value
+            found.append(
+                _Model(
+                    model.symbols(shown=True),
+                    list(model.cost),
+                    model.optimality_proven,
+                    assumed,
+                )
+            )
+
+        self._ctl.solve(assumptions=assumptions, on_model=on_model)
+        return found
+
+    # ----------------------------------------------------------------- building answers
+    def _cotation(self, model: _Model, ctx: Context, encounter: Encounter) -> Cotation:
+        amounts: dict[str, int] = {}
+        rates: dict[str, int] = {}
+        unpriced: set[str] = set()
+        unconfirmed: set[str] = set()
+        for sym in model.symbols:
+            name = sym.name
+            if name == "line":
+                amounts[sym.arguments[0].string] = sym.arguments[1].number
+            elif name == "rate":
+                rates[sym.arguments[0].string] = sym.arguments[1].number
+            elif name == "unpriced_line":
+                unpriced.add(sym.arguments[0].string)
+            elif name == "unconfirmed_line":
+                unconfirmed.add(sym.arguments[0].string)
+        lines = []
+        records = [ACTIVITY_OF_REFINED[a] for a in ACTIVITY_OF_REFINED if a in encounter.done]
+        for code in sorted(rates, key=self._order):
+            info = self.catalogue.codes[code]
+            rate = rates[code]
+            amount: int | None = None if code in unpriced else amounts.get(code, 0)
+            unit = None
+            quantity = None
+            if code in PER_KM and amount is not None:
+                unit = amount
+                quantity = ctx.km
+                amount = round(amount * ctx.km)
+            elif amount is not None and rate:
+                unit = amount * 100 // rate if rate != 100 else amount
+            record = next(
+                (r for r in records if self.catalogue.refined.get(r) == code),
+                None,
+            )
+            step = info.step_on(ctx.era.start)
+            sources = info.sources + (step.sources if step else ())
+            lines.append(
+                Line(
+                    code=code,
+                    amount_cents=amount,
+                    rate_percent=rate,
+                    unit_cents=unit,
+                    label=info.label_en,
+                    article=info.article,
+                    sources=tuple(dict.fromkeys(sources)),
+                    unconfirmed=code in unconfirmed,
+                    unpriced=code in unpriced,
+                    record=record,
+                    quantity=quantity,
+                )
+            )
+        total = sum(line.amount_cents or 0 for line in lines)
+        complete = not any(line.unpriced or line.unconfirmed for line in lines)
+        return Cotation(tuple(lines), total, complete, model.assumed)
+
+    def _order(self, code: str) -> tuple[int, str]:
+        kind = self.catalogue.codes[code].kind
+        rank = {"act": 0, "ccam": 1, "ccam_supplement": 2, "majoration": 3, "travel": 4}
+        return (rank.get(kind, 5), code)
+
+    def _violations(self, model: _Model) -> tuple[Violation, ...]:
+        out = []
+        for sym in model.symbols:
+            if sym.name != "violation":
+                continue
+            rule = sym.arguments[0].name
+            codes = tuple(a.string for a in sym.arguments[1:])
+            info = self.catalogue.rules[rule]
+            code = codes[0] if codes else None
+            other = codes[1] if len(codes) > 1 else None
+            out.append(
+                Violation(
+                    rule=rule,
+                    codes=codes,
+                    article=info.article,
+                    source=info.source,
+                    message_fr=info.message("fr", code, other),
+                    message_en=info.message("en", code, other),
+                )
+            )
+        return tuple(sorted(out, key=lambda v: (v.rule, v.codes)))
+
+    # ----------------------------------------------------------------- public API
+    def optimise(self, encounter: Encounter) -> OptimiseResult:
+        """Every cotation of maximal total that breaks no rule (ties included)."""
+        ctx = self.context(encounter)
+        lits, open_dims = self._assumptions(ctx)
+        lits.append(-self.program.violated_literal)
+        models = self._solve(lits, open_dims, opt_mode="optN")
+        optimal = [m for m in models if m.proven] or models[-1:]
+        cotations = self._unique(self._cotation(m, ctx, encounter) for m in optimal)
+        return OptimiseResult(encounter.date.isoformat(), str(ctx.era), tuple(cotations))
+
+    def enumerate(self, encounter: Encounter, limit: int = 50) -> EnumerateResult:
+        """Every valid cotation, ranked by total (highest first), at most ``limit``."""
+        ctx = self.context(encounter)
+        lits, open_dims = self._assumptions(ctx)
+        lits.append(-self.program.violated_literal)
+        cap = 20000
+        models = self._solve(lits, open_dims, opt_mode="ignore", models=cap)
+        cotations = self._unique(self._cotation(m, ctx, encounter) for m in models)
+        cotations.sort(key=lambda c: (-c.total_cents, len(c.lines), c.codes))
+        truncated = len(models) >= cap or len(cotations) > limit
+        return EnumerateResult(
+            encounter.date.isoformat(), str(ctx.era), tuple(cotations[:limit]), truncated
+        )
+
+    def check(self, encounter: Encounter, claimed: Sequence[str] | None = None) -> CheckResult:
+        """Judge a claimed coding: violations with their articles, and the money at stake."""
+        codes, replaced = self.normalise_claim(
+            claimed if claimed is not None else (encounter.claimed or ())
+        )
+        ctx = self.context(encounter)
+        lits, open_dims = self._assumptions(ctx)
+        claim = set(codes)
+        lits += [lit if c in claim else -lit for c, lit in self.program.bill_literals.items()]
+        models = self._solve(lits, open_dims, opt_mode="opt")
+        best = models[-1]
+        cotation = self._cotation(best, ctx, encounter)
+        violations = self._violations(best)
+        conditions: dict[str, tuple[str, ...]] = {}
+        if violations:
+            status = "violation"
+        elif not open_dims:
+            status = "valid"
+        else:
+            status, conditions = self._conditions(lits, open_dims)
+        optimum = self.optimise(encounter).best
+        diff = cotation.total_cents - optimum.total_cents
+        return CheckResult(
+            encounter.date.isoformat(),
+            str(ctx.era),
+            cotation,
+            status,
+            violations,
+            conditions,
+            optimum,
+            diff,
+            replaced,
+        )
+
+    def _conditions(
+        self, lits: list[int], open_dims: list[str]
+    ) -> tuple[str, dict[str, tuple[str, ...]]]:
+        """Valid in every open context, or only under conditions (brave consequences)."""
+        violated = self.program.violated_literal
+        if not self._solve([*lits, violated], open_dims, opt_mode="ignore", models=1):
+            return "valid", {}
+        conf = self._ctl.configuration.solve
+        conf.enum_mode = "brave"  # type: ignore[union-attr]
+        conf.opt_mode = "ignore"  # type: ignore[union-attr]
+        conf.models = "0"  # type: ignore[union-attr]
+        table = self.program.ctx_literals
+        possible: dict[str, set[str]] = {d: set() for d in open_dims}
+
+        def on_model(model: clingo.Model) -> None:
+            for dim in open_dims:
+                possible[dim] = {v for v in self._dims[dim] if model.is_true(table[(dim, v)])}
+
+        try:
+            self._ctl.solve(assumptions=[*lits, -violated], on_model=on_model)
+        finally:
+            conf.enum_mode = "auto"  # type: ignore[union-attr]
+        conditions = {
+            d: tuple(sorted(v)) for d, v in possible.items() if v and len(v) < len(self._dims[d])
+        }
+        return "conditional", conditions
+
+    @staticmethod
+    def _unique(cotations: object) -> list[Cotation]:
+        seen: dict[tuple[str, ...], Cotation] = {}
+        for c in cotations:  # type: ignore[attr-defined]
+            seen.setdefault(tuple(sorted(c.codes)), c)
+        return list(seen.values())

@@ -1,0 +1,180 @@
+"""Build and ground the rule base once; map context values and codes to solver literals.
+
+The knowledge-base facts are built as clingo ``Symbol`` objects and rendered by clingo itself, so
+no text from an encounter ever reaches the ASP parser: an encounter only becomes a list of
+literals (assumptions) for ``Control.solve``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Iterable
+
+import clingo
+from clingo import Function, Number, String, Symbol
+
+from ngap.model.catalogue import Catalogue, Code, TariffStep
+from ngap.model.eras import Era
+from ngap.model.vocabulary import (
+    ACTIVITIES,
+    AGE_THRESHOLDS,
+    CCAM_ACTS,
+    Dimension,
+    static_dimensions,
+)
+
+ZONES_GRIDS = (("metro", "std"), ("metro", "s2"), ("drom", "std"), ("drom", "s2"))
+
+
+def day_number(day: object) -> int:
+    import datetime as dt
+
+    assert isinstance(day, dt.date)
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def dim_symbol(name: str) -> Symbol:
+    """``done:cso`` -> done(cso); ``done:DEQP003`` -> done("DEQP003"); ``age`` -> age."""
+    if name.startswith("done:"):
+        item = name[5:]
+        arg = Function(item) if item in ACTIVITIES else String(item)
+        return Function("done", [arg])
+    return Function(name)
+
+
+def value_symbol(dim: str, value: str) -> Symbol:
+    return Number(int(value)) if dim == "era" else Function(value)
+
+
+def threshold_symbol(name: str) -> Symbol:
+    return Function(name[0], [Number(int(name[1:]))])
+
+
+def _fact(name: str, *args: Symbol) -> str:
+    return f"{Function(name, list(args))}."
+
+
+def _step_facts(code: Code, era: Era, zone: str, grid: str) -> Iterable[str]:
+    c, e, z, g = String(code.code), Number(era.index), Function(zone), Function(grid)
+    if code.kind in ("refined", "free"):
+        return
+    step: TariffStep | None
+    if zone == "drom":
+        step = code.step_on(era.start, "std", "drom")
+        if grid == "s2" and code.nomenclature == "CCAM":
+            step = None
+    elif grid == "s2":
+        if code.nomenclature != "CCAM":
+            return
+        step = code.step_on(era.start, "s2")
+    else:
+        step = code.step_on(era.start)
+    if step is None or step.cents is None or step.not_billable:
+        yield _fact("unpriced", c, e, z, g)
+        return
+    yield _fact("tariff", c, e, z, g, Number(step.cents))
+    if step.unconfirmed:
+        yield _fact("unconfirmed", c, e, z, g)
+
+
+def knowledge_facts(catalogue: Catalogue, eras: tuple[Era, ...]) -> list[str]:
+    facts: list[str] = []
+    dims: list[Dimension] = [
+        Dimension("era", tuple(str(e.index) for e in eras), "tariff era"),
+        *static_dimensions(),
+    ]
+    for d in dims:
+        ds = dim_symbol(d.name)
+        if d.name == "era" and len(d.values) == 1:
+            # A program grounded for a single era: the era is a fact, so every dated rule and
+            # price of that era is simplified away by the grounder.
+            facts.append(_fact("ctx", ds, value_symbol(d.name, d.values[0])))
+            facts.append(_fact("dom", ds, value_symbol(d.name, d.values[0])))
+            continue
+        facts.append(_fact("dim", ds))
+        facts.extend(_fact("dom", ds, value_symbol(d.name, v)) for v in d.values)
+    for era in eras:
+        e = Number(era.index)
+        facts.append(_fact("era", e))
+        facts.append(_fact("era_start", e, Number(day_number(era.start))))
+        facts.append(_fact("era_end", e, Number(day_number(era.end))))
+    for code in catalogue.codes.values():
+        c = String(code.code)
+        facts.append(_fact("code", c))
+        facts.append(_fact("kind", c, Function(code.kind)))
+        facts.append(_fact("nomenclature", c, Function(code.nomenclature.lower())))
+        if code.refines:
+            facts.append(_fact("refines", c, String(code.refines)))
+        for era in eras:
+            if code.billable_on(era.start):
+                facts.append(_fact("exists", c, Number(era.index)))
+            for zone, grid in ZONES_GRIDS:
+                facts.extend(_step_facts(code, era, zone, grid))
+    for rule in catalogue.rules.values():
+        facts.append(
+            _fact(
+                "rule_period",
+                Function(rule.id),
+                Number(day_number(rule.start)),
+                Number(day_number(rule.end)),
+            )
+        )
+    names = [t.symbol_name for t in AGE_THRESHOLDS]
+    for name in names:
+        facts.append(_fact("threshold", threshold_symbol(name)))
+    for band_index in range(len(names) + 1):
+        for t_index in range(band_index):
+            facts.append(
+                _fact("band_ge", Function(f"a{band_index}"), threshold_symbol(names[t_index]))
+            )
+    return facts
+
+
+@dataclass
+class GroundProgram:
+    """A grounded rule base and the literals an encounter is expressed with."""
+
+    control: clingo.Control
+    ctx_literals: dict[tuple[str, str], int]
+    bill_literals: dict[str, int]
+    violated_literal: int
+    dims: dict[str, list[str]]
+
+
+def ground(catalogue: Catalogue, eras: tuple[Era, ...], *args: str) -> GroundProgram:
+    ctl = clingo.Control(["--warn=none", *args])
+    root = resources.files("ngap.asp_rules")
+    with resources.as_file(root.joinpath("ngap.lp")) as path:
+        ctl.load(str(path))
+    ctl.add("base", [], "\n".join(knowledge_facts(catalogue, eras)))
+    ctl.ground([("base", [])])
+
+    atoms = ctl.symbolic_atoms
+    ctx_literals: dict[tuple[str, str], int] = {}
+    dims = [
+        Dimension("era", tuple(str(e.index) for e in eras), "tariff era"),
+        *static_dimensions(),
+    ]
+    for d in dims:
+        for v in d.values:
+            atom = atoms[Function("ctx", [dim_symbol(d.name), value_symbol(d.name, v)])]
+            if atom is None:
+                raise RuntimeError(f"context atom for {d.name}={v} was not grounded")
+            ctx_literals[(d.name, v)] = atom.literal
+    bill_literals: dict[str, int] = {}
+    for code in catalogue.codes.values():
+        atom = atoms[Function("bill", [String(code.code)])]
+        if atom is not None:
+            bill_literals[code.code] = atom.literal
+    violated = atoms[Function("violated")]
+    if violated is None:
+        raise RuntimeError("the rule base derives no violation at all")
+    # CCAM acts listed in the vocabulary must exist in the catalogue.
+    missing = [c for c in CCAM_ACTS if c not in catalogue.codes]
+    if missing:
+        raise RuntimeError(f"CCAM acts missing from codes.yaml: {missing}")
+    dim_values: dict[str, list[str]] = {}
+    for dim, value in ctx_literals:
+        dim_values.setdefault(dim, []).append(value)
+    return GroundProgram(ctl, ctx_literals, bill_literals, violated.literal, dim_values)
