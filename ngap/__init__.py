@@ -1,8 +1,8 @@
 """ngap: the NGAP billing rules for general practitioners, as Answer Set Programming.
 
-    >>> from ngap import Nomenclature, Encounter
-    >>> nomenclature = Nomenclature.load()          # grounds the rule base once
-    >>> result = nomenclature.optimise(encounter)   # maximal legitimate cotation
+>>> from ngap import Nomenclature, Encounter
+>>> nomenclature = Nomenclature.load()          # grounds the rule base once
+>>> result = nomenclature.optimise(encounter)   # maximal legitimate cotation
 """
 
 from ngap.model.encounter import Encounter

@@ -11,6 +11,7 @@ Like OpenFisca's YAML tests, each case reads as the law's own example.  Format
         codes: [G, MEG]                            # one of the optimal cotations (order free)
         total: "31.50"                             # its total in euros (exact)
         ties: 1                                    # optional: number of optimal cotations
+        complete: true                             # optional: false if a line is unpriced
       check:                                       # optional, may be a list
         claimed: [G, MN]
         status: violation                          # valid | conditional | violation

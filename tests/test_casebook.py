@@ -26,6 +26,8 @@ def test_case(case: Case, nomenclature: Nomenclature) -> None:
         assert found[want].total_cents == cents(expected["total"])
         if "ties" in expected:
             assert len(result.optimal) == expected["ties"], sorted(found)
+        if "complete" in expected:
+            assert found[want].complete == expected["complete"]
     checks = case.data.get("check") or []
     if isinstance(checks, dict):
         checks = [checks]

@@ -34,9 +34,24 @@ def reached(birth: dt.date, on: dt.date, threshold: AgeThreshold) -> bool:
     return on >= limit
 
 
+def completed_months(birth: dt.date, on: dt.date) -> int:
+    """The largest m with add_months(birth, m) <= on (m >= 0 when on >= birth)."""
+    months = (on.year - birth.year) * 12 + (on.month - birth.month)
+    if months > 0 and add_months(birth, months) > on:
+        months -= 1
+    return months
+
+
 def age_band(birth: dt.date, on: dt.date) -> str:
-    """Band ``aN``: N thresholds of vocabulary.AGE_THRESHOLDS are reached."""
-    count = sum(1 for t in AGE_THRESHOLDS if reached(birth, on, t))
+    """Band ``aN``: N thresholds of vocabulary.AGE_THRESHOLDS are reached.
+
+    Thresholds are pure months or pure days, so one month count and one day count decide all.
+    """
+    months = completed_months(birth, on)
+    days = (on - birth).days
+    count = sum(
+        1 for t in AGE_THRESHOLDS if (days >= t.days if t.months == 0 else months >= t.months)
+    )
     return f"a{count}"
 
 

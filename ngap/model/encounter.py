@@ -36,7 +36,9 @@ class Practitioner(_Strict):
     rate: Literal["opposable", "above"] | None = Field(
         "opposable", description="Billing at the opposable rate, or above it (dépassement)."
     )
-    treating_doctor: Flag = Field(False, description="The doctor is the patient's médecin traitant.")
+    treating_doctor: Flag = Field(
+        False, description="The doctor is the patient's médecin traitant."
+    )
 
 
 class Age(_Strict):
@@ -100,10 +102,10 @@ class Encounter(_Strict):
     zone: Literal["metro", "drom"] = "metro"
     alsace_moselle: bool = False
     trip: str = Field("single", description="Rank of the patient in a several-patient trip.")
-    practitioner: Practitioner = Practitioner()
-    patient: Patient = Patient()
-    circumstances: Circumstances = Circumstances()
-    travel: Travel = Travel()
+    practitioner: Practitioner = Field(default_factory=Practitioner)
+    patient: Patient = Field(default_factory=Patient)
+    circumstances: Circumstances = Field(default_factory=Circumstances)
+    travel: Travel = Field(default_factory=Travel)
     done: tuple[str, ...] = Field(description="What was performed (activities, CCAM codes).")
     claimed: tuple[str, ...] | None = Field(None, description="Codes claimed (check only).")
 

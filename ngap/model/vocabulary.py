@@ -73,13 +73,15 @@ FLAGS: Final = {
     "seen_last_4_months": "The consultant saw the patient in the previous 4 months (NGAP art. 18).",
     "fast_referral": "The médecin traitant obtained the patient a correspondent appointment within "
     "48 h (4 days from 1 Jan 2026).",
-    "home_justified": "Home visit justified by a medico-administrative, clinical or social criterion "
-    "(NGAP art. 14-2, 2002 agreement).",
+    "home_justified": "Home visit justified by a medico-administrative, clinical or social "
+    "criterion (NGAP art. 14-2, 2002 agreement).",
     "ald": "Patient exempted from co-payment for a long-term condition (ALD).",
     "ald_neuro": "ALD for a neurodegenerative disease.",
     "palliative": "Patient in palliative care (CSP L.1110-10).",
-    "discharge_30d": "Within 30 days of a discharge after surgery or a chronic decompensation (MSH).",
-    "discharge_heart_failure": "Within 2 months of a discharge for heart-failure decompensation (MIC).",
+    "discharge_30d": "Within 30 days of a discharge after surgery or a chronic decompensation "
+    "(MSH).",
+    "discharge_heart_failure": "Within 2 months of a discharge for heart-failure "
+    "decompensation (MIC).",
     "discharge_45d": "Within 45 days of a hospital discharge (GL1).",
     "has_treating_doctor": "The patient has declared a médecin traitant.",
     "new_treating_doctor": "This visit is the first one of a new médecin traitant (VL case d).",

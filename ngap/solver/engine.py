@@ -63,45 +63,89 @@ class Nomenclature:
     def __init__(self, catalogue: Catalogue, eras: tuple[Era, ...]):
         self.catalogue = catalogue
         self.eras = eras
-        self._programs: dict[int, GroundProgram] = {}
-        self.program = self._program(eras[-1])
+        self._full: dict[int, GroundProgram] = {}
+        self._pruned: dict[tuple[int, str], GroundProgram] = {}
 
     @classmethod
     def load(cls) -> Nomenclature:
         catalogue = load_catalogue()
         return cls(catalogue, compute_eras(catalogue))
 
-    def _program(self, era: Era) -> GroundProgram:
-        """The rule base grounded for one era, once per process (lazily, on first use).
+    # ----------------------------------------------------------------- groundings
+    def full_program(self, era: Era) -> GroundProgram:
+        """The rule base grounded for one era with every code (check mode), once per process.
 
         One grounding per era keeps each program small: a solve call costs time in proportion
         to the number of solver variables, and most atoms (prices, existence) depend on the era.
         """
-        program = self._programs.get(era.index)
+        program = self._full.get(era.index)
         if program is None:
             program = ground(self.catalogue, (era,))
-            self._programs[era.index] = program
-        self.program = program
-        self._ctl = program.control
-        self._dims = program.dims
+            self._full[era.index] = program
         return program
 
+    def optimise_program(self, era: Era, place: str) -> GroundProgram:
+        """The rule base grounded for one era and place, billing only the codes that some
+        encounter of that era and place can validly bill (optimise and enumerate modes).
+
+        The candidate codes are the brave consequences of ``bill/1`` under "no violation" in the
+        full grounding, with every other context open: computed from the same rules, so the
+        pruning never drops a code that could be valid.
+        """
+        key = (era.index, place)
+        program = self._pruned.get(key)
+        if program is None:
+            full = self.full_program(era)
+            lits = [full.ctx_literals[("place", place)], -full.violated_literal]
+            candidates = frozenset(self._brave_bills(full, lits))
+            program = ground(self.catalogue, (era,), fixed={"place": place}, candidates=candidates)
+            self._pruned[key] = program
+        return program
+
+    def _brave_bills(self, program: GroundProgram, assumptions: list[int]) -> set[str]:
+        conf = program.control.configuration.solve
+        conf.enum_mode, conf.opt_mode, conf.models = "brave", "ignore", "0"  # type: ignore[union-attr]
+        found: set[str] = set()
+
+        def on_model(model: clingo.Model) -> None:
+            found.clear()
+            found.update(c for c, lit in program.bill_literals.items() if model.is_true(lit))
+
+        try:
+            program.control.solve(assumptions=assumptions, on_model=on_model)
+        finally:
+            conf.enum_mode = "auto"  # type: ignore[union-attr]
+        return found
+
     def ground_all(self) -> None:
-        """Ground every era now (servers and benchmarks: no first-call latency)."""
+        """Ground every era and place now (servers and benchmarks: no first-call latency)."""
         for era in self.eras:
-            self._program(era)
+            for place in ("office", "home", "institution", "tele"):
+                self.optimise_program(era, place)
+
+    def facts(self, name: str, arity: int) -> list[tuple[Symbol, ...]]:
+        """Ground facts of one predicate of the rule base (e.g. needs_done/2), for tools."""
+        atoms = self.full_program(self.eras[-1]).control.symbolic_atoms.by_signature(name, arity)
+        return [tuple(a.symbol.arguments) for a in atoms if a.is_fact]
+
+    def required_activities(self) -> dict[str, set[str]]:
+        """Code -> the activities one of which must be performed (``needs_done``)."""
+        table: dict[str, set[str]] = {}
+        for code, activity in self.facts("needs_done", 2):
+            name = activity.string if activity.type == clingo.SymbolType.String else activity.name
+            table.setdefault(code.string, set()).add(name)
+        return table
 
     # ----------------------------------------------------------------- encounter -> literals
     def context(self, encounter: Encounter) -> Context:
-        ctx = derive(encounter, self.eras)
-        self._program(ctx.era)
-        return ctx
+        return derive(encounter, self.eras)
 
-    def _assumptions(self, ctx: Context) -> tuple[list[int], list[str]]:
+    @staticmethod
+    def _assumptions(ctx: Context, program: GroundProgram) -> tuple[list[int], list[str]]:
         lits: list[int] = []
         open_dims: list[str] = []
-        table = self.program.ctx_literals
-        for dim, values in self._dims.items():
+        table = program.ctx_literals
+        for dim, values in program.dims.items():
             given = ctx.values.get(dim)
             if isinstance(given, str):
                 lits.append(table[(dim, given)])
@@ -130,31 +174,37 @@ class Nomenclature:
         return codes, replaced
 
     # ----------------------------------------------------------------- solving
+    @staticmethod
     def _solve(
-        self, assumptions: list[int], open_dims: list[str], *, opt_mode: str, models: int = 0
+        program: GroundProgram,
+        assumptions: list[int],
+        open_dims: list[str],
+        *,
+        opt_mode: str,
+        models: int = 0,
     ) -> list[_Model]:
-        conf = self._ctl.configuration.solve
+        conf = program.control.configuration.solve
         conf.opt_mode = opt_mode  # type: ignore[union-attr]
         conf.models = str(models)  # type: ignore[union-attr]
         found: list[_Model] = []
-        table = self.program.ctx_literals
+        table = program.ctx_literals
 
         def on_model(model: clingo.Model) -> None:
             assumed = {}
             for dim in open_dims:
-                for value in self._dims[dim]:
+                for value in program.dims[dim]:
                     if model.is_true(table[(dim, value)]):
                         assumed[dim] = value
             found.append(
                 _Model(
-                    model.symbols(shown=True),
+                    list(model.symbols(shown=True)),
                     list(model.cost),
                     model.optimality_proven,
                     assumed,
                 )
             )
 
-        self._ctl.solve(assumptions=assumptions, on_model=on_model)
+        program.control.solve(assumptions=assumptions, on_model=on_model)
         return found
 
     # ----------------------------------------------------------------- building answers
@@ -243,9 +293,10 @@ class Nomenclature:
     def optimise(self, encounter: Encounter) -> OptimiseResult:
         """Every cotation of maximal total that breaks no rule (ties included)."""
         ctx = self.context(encounter)
-        lits, open_dims = self._assumptions(ctx)
-        lits.append(-self.program.violated_literal)
-        models = self._solve(lits, open_dims, opt_mode="optN")
+        program = self._program_for(ctx)
+        lits, open_dims = self._assumptions(ctx, program)
+        lits.append(-program.violated_literal)
+        models = self._solve(program, lits, open_dims, opt_mode="optN")
         optimal = [m for m in models if m.proven] or models[-1:]
         cotations = self._unique(self._cotation(m, ctx, encounter) for m in optimal)
         return OptimiseResult(encounter.date.isoformat(), str(ctx.era), tuple(cotations))
@@ -253,10 +304,11 @@ class Nomenclature:
     def enumerate(self, encounter: Encounter, limit: int = 50) -> EnumerateResult:
         """Every valid cotation, ranked by total (highest first), at most ``limit``."""
         ctx = self.context(encounter)
-        lits, open_dims = self._assumptions(ctx)
-        lits.append(-self.program.violated_literal)
+        program = self._program_for(ctx)
+        lits, open_dims = self._assumptions(ctx, program)
+        lits.append(-program.violated_literal)
         cap = 20000
-        models = self._solve(lits, open_dims, opt_mode="ignore", models=cap)
+        models = self._solve(program, lits, open_dims, opt_mode="ignore", models=cap)
         cotations = self._unique(self._cotation(m, ctx, encounter) for m in models)
         cotations.sort(key=lambda c: (-c.total_cents, len(c.lines), c.codes))
         truncated = len(models) >= cap or len(cotations) > limit
@@ -270,10 +322,11 @@ class Nomenclature:
             claimed if claimed is not None else (encounter.claimed or ())
         )
         ctx = self.context(encounter)
-        lits, open_dims = self._assumptions(ctx)
+        program = self.full_program(ctx.era)
+        lits, open_dims = self._assumptions(ctx, program)
         claim = set(codes)
-        lits += [lit if c in claim else -lit for c, lit in self.program.bill_literals.items()]
-        models = self._solve(lits, open_dims, opt_mode="opt")
+        lits += [lit if c in claim else -lit for c, lit in program.bill_literals.items()]
+        models = self._solve(program, lits, open_dims, opt_mode="opt")
         best = models[-1]
         cotation = self._cotation(best, ctx, encounter)
         violations = self._violations(best)
@@ -283,7 +336,7 @@ class Nomenclature:
         elif not open_dims:
             status = "valid"
         else:
-            status, conditions = self._conditions(lits, open_dims)
+            status, conditions = self._conditions(program, lits, open_dims)
         optimum = self.optimise(encounter).best
         diff = cotation.total_cents - optimum.total_cents
         return CheckResult(
@@ -299,31 +352,37 @@ class Nomenclature:
         )
 
     def _conditions(
-        self, lits: list[int], open_dims: list[str]
+        self, program: GroundProgram, lits: list[int], open_dims: list[str]
     ) -> tuple[str, dict[str, tuple[str, ...]]]:
         """Valid in every open context, or only under conditions (brave consequences)."""
-        violated = self.program.violated_literal
-        if not self._solve([*lits, violated], open_dims, opt_mode="ignore", models=1):
+        violated = program.violated_literal
+        if not self._solve(program, [*lits, violated], open_dims, opt_mode="ignore", models=1):
             return "valid", {}
-        conf = self._ctl.configuration.solve
-        conf.enum_mode = "brave"  # type: ignore[union-attr]
-        conf.opt_mode = "ignore"  # type: ignore[union-attr]
-        conf.models = "0"  # type: ignore[union-attr]
-        table = self.program.ctx_literals
-        possible: dict[str, set[str]] = {d: set() for d in open_dims}
-
-        def on_model(model: clingo.Model) -> None:
-            for dim in open_dims:
-                possible[dim] = {v for v in self._dims[dim] if model.is_true(table[(dim, v)])}
-
-        try:
-            self._ctl.solve(assumptions=[*lits, -violated], on_model=on_model)
-        finally:
-            conf.enum_mode = "auto"  # type: ignore[union-attr]
+        # For each open dimension, the values under which the claim can be valid.
+        table = program.ctx_literals
+        possible: dict[str, set[str]] = {}
+        for dim in open_dims:
+            possible[dim] = {
+                value
+                for value in program.dims[dim]
+                if self._solve(
+                    program,
+                    [*lits, -violated, table[(dim, value)]],
+                    [],
+                    opt_mode="ignore",
+                    models=1,
+                )
+            }
         conditions = {
-            d: tuple(sorted(v)) for d, v in possible.items() if v and len(v) < len(self._dims[d])
+            d: tuple(sorted(v)) for d, v in possible.items() if v and len(v) < len(program.dims[d])
         }
         return "conditional", conditions
+
+    def _program_for(self, ctx: Context) -> GroundProgram:
+        place = ctx.fixed("place")
+        if place is None:
+            return self.full_program(ctx.era)
+        return self.optimise_program(ctx.era, place)
 
     @staticmethod
     def _unique(cotations: object) -> list[Cotation]:

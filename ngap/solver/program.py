@@ -7,9 +7,9 @@ literals (assumptions) for ``Control.solve``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Iterable
 
 import clingo
 from clingo import Function, Number, String, Symbol
@@ -78,19 +78,31 @@ def _step_facts(code: Code, era: Era, zone: str, grid: str) -> Iterable[str]:
         yield _fact("unconfirmed", c, e, z, g)
 
 
-def knowledge_facts(catalogue: Catalogue, eras: tuple[Era, ...]) -> list[str]:
+def all_dimensions(eras: tuple[Era, ...]) -> list[Dimension]:
+    return [Dimension("era", tuple(str(e.index) for e in eras), "tariff era"), *static_dimensions()]
+
+
+def knowledge_facts(
+    catalogue: Catalogue,
+    eras: tuple[Era, ...],
+    fixed: dict[str, str] | None = None,
+    candidates: frozenset[str] | None = None,
+) -> list[str]:
+    """Facts of the knowledge base for a grounding.
+
+    ``fixed`` context values become facts (the grounder then simplifies every rule that tests
+    them); ``candidates`` restricts the codes the grounding may bill (None: every code).
+    """
     facts: list[str] = []
-    dims: list[Dimension] = [
-        Dimension("era", tuple(str(e.index) for e in eras), "tariff era"),
-        *static_dimensions(),
-    ]
-    for d in dims:
+    fixed = dict(fixed or {})
+    if len(eras) == 1:
+        fixed["era"] = str(eras[0].index)
+    for d in all_dimensions(eras):
         ds = dim_symbol(d.name)
-        if d.name == "era" and len(d.values) == 1:
-            # A program grounded for a single era: the era is a fact, so every dated rule and
-            # price of that era is simplified away by the grounder.
-            facts.append(_fact("ctx", ds, value_symbol(d.name, d.values[0])))
-            facts.append(_fact("dom", ds, value_symbol(d.name, d.values[0])))
+        if d.name in fixed:
+            value = value_symbol(d.name, fixed[d.name])
+            facts.append(_fact("ctx", ds, value))
+            facts.append(_fact("dom", ds, value))
             continue
         facts.append(_fact("dim", ds))
         facts.extend(_fact("dom", ds, value_symbol(d.name, v)) for v in d.values)
@@ -102,6 +114,8 @@ def knowledge_facts(catalogue: Catalogue, eras: tuple[Era, ...]) -> list[str]:
     for code in catalogue.codes.values():
         c = String(code.code)
         facts.append(_fact("code", c))
+        if candidates is None or code.code in candidates:
+            facts.append(_fact("candidate", c))
         facts.append(_fact("kind", c, Function(code.kind)))
         facts.append(_fact("nomenclature", c, Function(code.nomenclature.lower())))
         if code.refines:
@@ -140,23 +154,31 @@ class GroundProgram:
     bill_literals: dict[str, int]
     violated_literal: int
     dims: dict[str, list[str]]
+    """The open dimensions of this grounding and their values."""
+    fixed: dict[str, str]
+    """Dimensions fixed as facts in this grounding (besides the era)."""
 
 
-def ground(catalogue: Catalogue, eras: tuple[Era, ...], *args: str) -> GroundProgram:
+def ground(
+    catalogue: Catalogue,
+    eras: tuple[Era, ...],
+    *args: str,
+    fixed: dict[str, str] | None = None,
+    candidates: frozenset[str] | None = None,
+) -> GroundProgram:
     ctl = clingo.Control(["--warn=none", *args])
     root = resources.files("ngap.asp_rules")
     with resources.as_file(root.joinpath("ngap.lp")) as path:
         ctl.load(str(path))
-    ctl.add("base", [], "\n".join(knowledge_facts(catalogue, eras)))
+    ctl.add("base", [], "\n".join(knowledge_facts(catalogue, eras, fixed, candidates)))
     ctl.ground([("base", [])])
 
     atoms = ctl.symbolic_atoms
     ctx_literals: dict[tuple[str, str], int] = {}
-    dims = [
-        Dimension("era", tuple(str(e.index) for e in eras), "tariff era"),
-        *static_dimensions(),
-    ]
-    for d in dims:
+    fixed_dims = set(fixed or {}) | ({"era"} if len(eras) == 1 else set())
+    for d in all_dimensions(eras):
+        if d.name in fixed_dims:
+            continue
         for v in d.values:
             atom = atoms[Function("ctx", [dim_symbol(d.name), value_symbol(d.name, v)])]
             if atom is None:
@@ -177,4 +199,6 @@ def ground(catalogue: Catalogue, eras: tuple[Era, ...], *args: str) -> GroundPro
     dim_values: dict[str, list[str]] = {}
     for dim, value in ctx_literals:
         dim_values.setdefault(dim, []).append(value)
-    return GroundProgram(ctl, ctx_literals, bill_literals, violated.literal, dim_values)
+    return GroundProgram(
+        ctl, ctx_literals, bill_literals, violated.literal, dim_values, dict(fixed or {})
+    )

@@ -1,0 +1,339 @@
+"""The clingo rule base against its independent python-constraint twin (ngap/solver/crosscheck.py).
+
+2 000 encounters are generated from a fixed seed, every context dimension fixed: dates over
+2022-01-01 .. 2026-11-26 with every era boundary (and the day before) and public holidays, every
+place, sector / OPTAM / rate, specialty, ages from newborn to 95 (with the age limits of the rules
+and the child-exam windows), times of day and call times, day types, trips, the yes/no
+circumstances, and 1-3 performed activities including CCAM acts.  For each one, the set of valid
+cotations of ``Nomenclature.enumerate`` must equal the python-constraint set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ngap import Encounter, Nomenclature
+from ngap.model.calendar import public_holidays
+from ngap.model.child_exams import add_months
+from ngap.model.vocabulary import AGE_THRESHOLDS, CCAM_ACTS, FLAGS, TRIPS, static_dimensions
+from ngap.solver.crosscheck import ContextNotFixed, build, valid_cotations
+
+SEED = 20_241_222
+COUNT = 2_000
+FIRST_DAY = dt.date(2022, 1, 1)
+LAST_DAY = dt.date(2026, 11, 26)
+
+# --- what was performed, by place (1-3 activities, the first one the main act) ---------------
+OFFICE_MAIN = {
+    "consultation": 40,
+    "consultant_opinion": 4,
+    "child_exam_certificate": 4,
+    "child_exam": 5,
+    "contraception_first": 3,
+    "cso": 2,
+    "cse": 1,
+    "ase": 1,
+    "cte": 1,
+    "mph": 2,
+    "mt_registration": 2,
+    "long_consultation_discharge": 4,
+    "long_consultation_deprescribing": 3,
+    "long_consultation_medicosocial": 3,
+    "prevention_checkup": 3,
+    "burn_small": 2,
+    "burn_large": 1,
+    "visit": 2,
+}
+HOME_MAIN = {
+    "visit": 40,
+    "long_visit": 5,
+    "palliative_visit": 4,
+    "consultant_opinion": 2,
+    "child_exam": 2,
+    "child_exam_certificate": 1,
+    "cte": 1,
+    "long_consultation_discharge": 3,
+    "long_consultation_deprescribing": 2,
+    "long_consultation_medicosocial": 2,
+    "burn_small": 2,
+    "burn_large": 1,
+    "consultation": 3,
+}
+INSTITUTION_MAIN = {"visit": 10, "consultation": 4, "long_visit": 1, "palliative_visit": 1}
+TELE_MAIN = {
+    "teleconsultation": 12,
+    "tele_expertise_request": 2,
+    "tele_expertise_answer": 2,
+    "consultation": 1,
+}
+MAIN_BY_PLACE = {
+    "office": OFFICE_MAIN,
+    "home": HOME_MAIN,
+    "institution": INSTITUTION_MAIN,
+    "tele": TELE_MAIN,
+}
+CCAM_ODDS = {"DEQP003": 8, "JKHD001": 4, "GLQP012": 3, "ALQP003": 2, "QZHA001": 2}
+EXTRAS = {
+    **{act: CCAM_ODDS.get(act, 1) for act in CCAM_ACTS},
+    "special_demand": 4,
+    "mis": 3,
+    "piv": 1,
+    "certificate_work_accident_light": 2,
+    "certificate_work_accident_serious": 2,
+    "cso": 1,
+    "consultation": 1,
+    "visit": 1,
+}
+FLAG_ODDS = {
+    "emergency": 0.3,
+    "regulated": 0.25,
+    "regulated_duty": 0.2,
+    "has_treating_doctor": 0.8,
+}
+PATIENT_FLAGS = ("ald", "ald_neuro", "palliative", "has_treating_doctor", "unable_to_move")
+TRAVEL_FLAGS = ("mountain", "ik_distance", "on_foot_or_ski")
+
+
+@dataclass(frozen=True)
+class Hint:
+    """What usually goes with a performed activity: the patient's ages (in years) and the odds of
+    some circumstances ("treating", "specialist" and "female" for the practitioner and patient)."""
+
+    ages: tuple[tuple[float, float], ...] = ()
+    odds: dict[str, float] = field(default_factory=dict)
+
+
+LONG_CONSULTATION = Hint(((78, 95),), {"treating": 0.85, "discharge_45d": 0.6})
+BURN = Hint(odds={"burn_face_hands": 0.5})
+HINTS = {
+    "consultation": Hint(odds={"correspondent": 0.25, "regulated": 0.3}),
+    "visit": Hint(
+        ((0, 95), (75, 95)),
+        {"home_justified": 0.3, "left_at_once": 0.25, "regulated": 0.3, "sas_within_24h": 0.4},
+    ),
+    "teleconsultation": Hint(odds={"regulated": 0.3}),
+    "consultant_opinion": Hint(odds={"mt_request": 0.85, "treating": 0.1, "specialist": 0.7}),
+    "child_exam_certificate": Hint(((0, 0.03), (0.64, 0.84), (1.88, 2.1))),
+    "child_exam": Hint(((0, 17),)),
+    "contraception_first": Hint(((14, 27),)),
+    "cso": Hint(((2.5, 13.5),), {"treating": 0.6}),
+    "cse": Hint(((2, 17),)),
+    "cte": Hint(((1, 6),)),
+    "mt_registration": Hint(odds={"ald": 0.8, "treating": 0.8}),
+    "long_consultation_discharge": LONG_CONSULTATION,
+    "long_consultation_deprescribing": LONG_CONSULTATION,
+    "long_consultation_medicosocial": LONG_CONSULTATION,
+    "prevention_checkup": Hint(((17, 27), (44, 52), (59, 67), (69, 77))),
+    "long_visit": Hint(
+        ((60, 95),),
+        {"treating": 0.8, "ald": 0.6, "ald_neuro": 0.3, "new_treating_doctor": 0.3},
+    ),
+    "palliative_visit": Hint(odds={"treating": 0.8, "palliative": 0.8}),
+    "burn_small": BURN,
+    "burn_large": BURN,
+    "JKHD001": Hint(((20, 70),), {"female": 0.9}),
+}
+
+
+def _pick(rng: random.Random, weights: dict[str, int]) -> str:
+    return rng.choices(list(weights), list(weights.values()))[0]
+
+
+def _boundaries(nomenclature: Nomenclature) -> list[dt.date]:
+    days = []
+    for era in nomenclature.eras:
+        for day in (era.start - dt.timedelta(days=1), era.start):
+            if FIRST_DAY <= day <= LAST_DAY:
+                days.append(day)
+    return days
+
+
+def _date(rng: random.Random, boundaries: list[dt.date]) -> dt.date:
+    roll = rng.random()
+    if roll < 0.25:
+        return rng.choice(boundaries)
+    if roll < 0.35:
+        year = rng.randint(FIRST_DAY.year, LAST_DAY.year)
+        holiday = rng.choice(sorted(public_holidays(year)))
+        day = holiday + dt.timedelta(days=rng.choice((-3, -1, 0, 0, 0, 1, 2)))
+        return min(max(day, FIRST_DAY), LAST_DAY)
+    return FIRST_DAY + dt.timedelta(days=rng.randint(0, (LAST_DAY - FIRST_DAY).days))
+
+
+def _birth(rng: random.Random, day: dt.date, ages: tuple[tuple[float, float], ...]) -> dt.date:
+    roll = rng.random()
+    if roll < 0.25:
+        # Around an age limit of the rules (COE windows, 6, 25, 26, 80 ...), give or take 2 days.
+        limit = rng.choice(AGE_THRESHOLDS)
+        birth = add_months(day, -limit.months) - dt.timedelta(days=limit.days)
+        birth += dt.timedelta(days=rng.randint(-2, 2))
+    elif ages and roll < 0.85:
+        low, high = rng.choice(ages)  # the ages the act is meant for
+        birth = day - dt.timedelta(days=rng.randint(int(low * 365.25), int(high * 365.25)))
+    elif roll < 0.9:
+        birth = day - dt.timedelta(days=rng.randint(0, 3 * 365))  # newborns and infants
+    else:
+        birth = day - dt.timedelta(days=rng.randint(0, 95 * 365 + 23))
+    return min(birth, day)
+
+
+def _clock(minutes: int) -> str:
+    minutes %= 24 * 60
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _times(rng: random.Random) -> tuple[str, str]:
+    if rng.random() < 0.4:
+        hour = rng.choice((0, 3, 5, 6, 7, 8, 12, 13, 14, 19, 20, 21, 23))  # around the limits
+        minute = rng.choice((0, 1, 30, 59))
+    else:
+        hour, minute = rng.randint(0, 23), rng.randint(0, 59)
+    act = hour * 60 + minute
+    call = act - rng.choice((0, 5, 30, 60, 90, 180, 600))
+    return _clock(act), _clock(call)
+
+
+def _done(rng: random.Random, place: str) -> list[str]:
+    done = [_pick(rng, MAIN_BY_PLACE[place])]
+    for _ in range(rng.choices((0, 1, 2), (45, 40, 15))[0]):
+        extra = _pick(rng, EXTRAS)
+        if extra not in done:
+            done.append(extra)
+    return done
+
+
+def generate(nomenclature: Nomenclature, count: int = COUNT, seed: int = SEED) -> list[Encounter]:
+    rng = random.Random(seed)
+    boundaries = _boundaries(nomenclature)
+    circumstances = tuple(
+        f for f in FLAGS if f not in PATIENT_FLAGS and f not in TRAVEL_FLAGS and f != "treating"
+    )
+    encounters = []
+    for i in range(count):
+        day = _date(rng, boundaries)
+        place = rng.choices(("office", "home", "institution", "tele"), (45, 30, 10, 15))[0]
+        done = _done(rng, place)
+        hint = HINTS.get(done[0], Hint())
+        odds: dict[str, float] = {}
+        for item in reversed(done):
+            odds |= HINTS.get(item, Hint()).odds
+
+        def chance(name: str, default: float, odds: dict[str, float] = odds) -> bool:
+            return rng.random() < odds.get(name, FLAG_ODDS.get(name, default))
+
+        sector = rng.choices(("1", "2"), (60, 40))[0]
+        optam = sector == "2" and rng.random() < 0.5
+        s2_free = sector == "2" and not optam
+        time, call_time = _times(rng)
+        trip = "single" if rng.random() < 0.8 else rng.choice(TRIPS[1:])
+        female = chance("female", 0.5)
+        data: dict[str, Any] = {
+            "id": f"x{i:04d}",
+            "date": day.isoformat(),
+            "time": time,
+            "call_time": call_time,
+            "place": place,
+            "zone": "drom" if rng.random() < 0.1 else "metro",
+            "alsace_moselle": rng.random() < 0.1,
+            "trip": trip,
+            "practitioner": {
+                "specialty": "gp_specialist" if chance("specialist", 0.25) else "gp",
+                "sector": sector,
+                "optam": optam,
+                "rate": "above" if rng.random() < (0.6 if s2_free else 0.1) else "opposable",
+                "treating_doctor": chance("treating", 0.5),
+            },
+            "patient": {
+                "birth_date": _birth(rng, day, hint.ages).isoformat(),
+                "sex": "f" if female else "m",
+                **{flag: chance(flag, 0.2) for flag in PATIENT_FLAGS},
+            },
+            "circumstances": {flag: chance(flag, 0.15) for flag in circumstances},
+            "travel": {
+                **{flag: chance(flag, 0.15) for flag in TRAVEL_FLAGS},
+                "km": rng.choice((0, 4, 12.5)),
+            },
+            "done": done,
+        }
+        encounters.append(Encounter.model_validate(data))
+    return encounters
+
+
+@pytest.fixture(scope="module")
+def encounters(nomenclature: Nomenclature) -> list[Encounter]:
+    return generate(nomenclature)
+
+
+def test_generator_fixes_every_dimension_and_covers_them(
+    nomenclature: Nomenclature, encounters: list[Encounter]
+) -> None:
+    """The comparison is only as good as its inputs: every encounter fully known, and every
+    value of every dimension met (every era, place, sector, hour band, trip, exam window...)."""
+    seen: dict[str, Counter[str]] = {}
+    for enc in encounters:
+        values = nomenclature.context(enc).values
+        loose = [d for d, v in values.items() if not isinstance(v, str)]
+        assert not loose, f"{enc.id}: dimensions not fixed: {loose}"
+        for dim, value in values.items():
+            seen.setdefault(dim, Counter())[str(value)] += 1
+    dims = {"era": tuple(str(e.index) for e in nomenclature.eras)}
+    dims |= {d.name: d.values for d in static_dimensions()}
+    missing = {d: sorted(set(v) - set(seen[d])) for d, v in dims.items() if set(v) - set(seen[d])}
+    assert not missing, f"values never generated: {missing}"
+
+
+def _report(
+    enc: Encounter,
+    nomenclature: Nomenclature,
+    only_asp: set[frozenset[str]],
+    only_pc: set[frozenset[str]],
+) -> str:
+    ctx = nomenclature.context(enc)
+    model = build(ctx, enc.date, nomenclature.catalogue)
+    lines = [json.dumps(enc.model_dump(mode="json", exclude_none=True), ensure_ascii=False)]
+    for codes in sorted(only_asp, key=sorted)[:5]:
+        lines.append(f"  clingo only: {sorted(codes)}  cross-check breaks {model.broken(codes)}")
+    for codes in sorted(only_pc, key=sorted)[:5]:
+        verdict = nomenclature.check(enc, sorted(codes))
+        rules = sorted({v.rule for v in verdict.violations})
+        lines.append(f"  cross-check only: {sorted(codes)}  clingo breaks {rules}")
+    return "\n".join(lines)
+
+
+def test_clingo_and_python_constraint_agree(
+    nomenclature: Nomenclature, encounters: list[Encounter]
+) -> None:
+    disagreements = []
+    sizes = Counter()
+    for enc in encounters:
+        result = nomenclature.enumerate(enc, limit=100_000)
+        assert not result.truncated, f"{enc.id}: enumeration truncated"
+        asp = {frozenset(c.codes) for c in result.cotations}
+        ctx = nomenclature.context(enc)
+        pc = set(valid_cotations(ctx, enc.date, nomenclature.catalogue))
+        sizes[min(len(pc), 10)] += 1
+        if asp != pc:
+            disagreements.append(_report(enc, nomenclature, asp - pc, pc - asp))
+    # Guard against a vacuous comparison: most encounters have a billable act.
+    assert sizes[1] < len(encounters) // 4, (
+        f"too many encounters with only the empty cotation: {sizes}"
+    )
+    assert not disagreements, (
+        f"{len(disagreements)} of {len(encounters)} encounters disagree; first ones:\n"
+        + "\n".join(disagreements[:8])
+    )
+
+
+def test_crosscheck_needs_a_fixed_context(nomenclature: Nomenclature) -> None:
+    enc = Encounter.model_validate(
+        {"date": "2025-03-04", "place": "office", "done": ["consultation"]}
+    )
+    with pytest.raises(ContextNotFixed):
+        valid_cotations(nomenclature.context(enc), enc.date, nomenclature.catalogue)
