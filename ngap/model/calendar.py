@@ -51,6 +51,7 @@ def is_holiday(day: dt.date, alsace_moselle: bool = False) -> bool:
     return day in public_holidays(day.year, alsace_moselle)
 
 
+@lru_cache(maxsize=4096)
 def day_type(day: dt.date, alsace_moselle: bool = False) -> str:
     """weekday / saturday / sunday / holiday (a holiday wins over the day of the week)."""
     if is_holiday(day, alsace_moselle):
@@ -58,6 +59,7 @@ def day_type(day: dt.date, alsace_moselle: bool = False) -> str:
     return {5: "saturday", 6: "sunday"}.get(day.weekday(), "weekday")
 
 
+@lru_cache(maxsize=4096)
 def is_bridge_day(day: dt.date, alsace_moselle: bool = False) -> bool:
     """Monday before, or Friday / Saturday after, a public holiday (CSP R.6315-1, PDSA)."""
     if is_holiday(day, alsace_moselle):

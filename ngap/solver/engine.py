@@ -190,6 +190,8 @@ class Nomenclature:
         table = program.ctx_literals
 
         def on_model(model: clingo.Model) -> None:
+            if opt_mode == "optN" and not model.optimality_proven:
+                return  # an intermediate model on the way to the optimum
             assumed = {}
             for dim in open_dims:
                 for value in program.dims[dim]:
