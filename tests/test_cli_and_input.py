@@ -81,11 +81,28 @@ def test_schema_lists_the_vocabulary() -> None:
 @pytest.mark.parametrize(
     ("data", "field"),
     [
-        ({"date": "2024-01-01", "place": "office", "done": ["consultation"], "time": "25:00"}, "time"),
-        ({"date": "2024-01-01", "place": "office", "done": ["consultation"],
-          "patient": {"age": {"years": -1}}}, "patient.age.years"),
-        ({"date": "2024-01-01", "place": "office", "done": ["consultation"],
-          "patient": {"birth_date": "2024-02-01"}}, "birth_date"),
+        (
+            {"date": "2024-01-01", "place": "office", "done": ["consultation"], "time": "25:00"},
+            "time",
+        ),
+        (
+            {
+                "date": "2024-01-01",
+                "place": "office",
+                "done": ["consultation"],
+                "patient": {"age": {"years": -1}},
+            },
+            "patient.age.years",
+        ),
+        (
+            {
+                "date": "2024-01-01",
+                "place": "office",
+                "done": ["consultation"],
+                "patient": {"birth_date": "2024-02-01"},
+            },
+            "birth_date",
+        ),
         ({"date": "2024-01-01", "place": "office"}, "done"),
         ({"date": "2024-01-01", "place": "office", "done": ["ecg"]}, "done"),
         ({"date": "2024-01-01", "place": "office", "done": [], "trip": "bus"}, "trip"),
@@ -112,9 +129,14 @@ def test_unknown_claimed_code(nomenclature: Nomenclature) -> None:
 
 def test_refined_codes_are_billed_as_aggregated(nomenclature: Nomenclature) -> None:
     enc = parse_encounter(
-        {"date": "2024-05-02", "time": "10:00", "place": "office", "done": ["cso"],
-         "practitioner": {"treating_doctor": True},
-         "patient": {"birth_date": "2017-01-01", "sex": "m"}}
+        {
+            "date": "2024-05-02",
+            "time": "10:00",
+            "place": "office",
+            "done": ["cso"],
+            "practitioner": {"treating_doctor": True},
+            "patient": {"birth_date": "2017-01-01", "sex": "m"},
+        }
     )
     verdict = nomenclature.check(enc, ["CSO"])
     assert verdict.normalised == {"CSO": "CCX"}

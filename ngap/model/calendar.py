@@ -69,7 +69,11 @@ def is_bridge_day(day: dt.date, alsace_moselle: bool = False) -> bool:
         return True
     if day.weekday() == 4 and is_holiday(day - one, alsace_moselle):
         return True
-    return day.weekday() == 5 and is_holiday(day - 2 * one, alsace_moselle)
+    # The Saturday after a public holiday: after a Friday holiday, or after the Thursday holiday
+    # whose Friday is itself a bridge day.
+    return day.weekday() == 5 and (
+        is_holiday(day - one, alsace_moselle) or is_holiday(day - 2 * one, alsace_moselle)
+    )
 
 
 def hour_band(minutes_after_midnight: int) -> str:

@@ -14,7 +14,7 @@ from ngap.model import calendar as cal
 from ngap.model.child_exams import add_months, age_band, exam_window
 from ngap.model.encounter import Encounter
 from ngap.model.eras import Era, era_of
-from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS
+from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS, KM_BITS
 
 Value = str | frozenset[str] | None
 """A fixed value, a set of still possible values, or None (open)."""
@@ -81,12 +81,16 @@ def derive(enc: Encounter, eras: tuple[Era, ...]) -> Context:
     values["trip"] = enc.trip
 
     values["treating"] = _flag(enc.practitioner.treating_doctor)
+    values["pdsa_extended"] = _flag(enc.pdsa_extended)
     for section in (enc.patient, enc.circumstances, enc.travel):
         for name, field_value in section:
             if isinstance(field_value, bool) or field_value is None:
                 if name in ("birth_date", "age", "sex"):
                     continue
                 values[name] = _flag(field_value)
+    km = round(enc.travel.km)
+    for bit in range(KM_BITS):
+        values[f"km_bit_{bit}"] = "yes" if km >> bit & 1 else "no"
     done = set(enc.done)
     for activity in (*ACTIVITIES, *CCAM_ACTS):
         values[f"done:{activity}"] = "yes" if activity in done else "no"

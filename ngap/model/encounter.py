@@ -86,7 +86,7 @@ class Travel(_Strict):
     mountain: Flag = Field(False, description="Home or practice in a mountain zone.")
     ik_distance: Flag = Field(False, description="Outside the town and beyond the allowance.")
     on_foot_or_ski: Flag = Field(False, description="Trip made on foot or on skis.")
-    km: Annotated[float, Field(ge=0, le=1000)] = Field(
+    km: Annotated[float, Field(ge=0, le=500)] = Field(
         0, description="Billable kilometres for IK (allowance already deducted, both legs)."
     )
 
@@ -101,6 +101,11 @@ class Encounter(_Strict):
     place: Literal["office", "home", "institution", "tele"]
     zone: Literal["metro", "drom"] = "metro"
     alsace_moselle: bool = False
+    pdsa_extended: Flag = Field(
+        True,
+        description="The regional PDSA order covers Saturday afternoon and bridge days "
+        "(CSP R.6315-1); these are then out-of-hours duty periods.",
+    )
     trip: str = Field("single", description="Rank of the patient in a several-patient trip.")
     practitioner: Practitioner = Field(default_factory=Practitioner)
     patient: Patient = Field(default_factory=Patient)

@@ -92,6 +92,8 @@ FLAGS: Final = {
     "on_foot_or_ski": "The trip had to be made on foot or on skis.",
     "burn_face_hands": "The burn is on the face or the hands.",
     "treating": "The doctor is the patient's médecin traitant.",
+    "pdsa_extended": "The regional PDSA order extends duty hours to Saturday afternoon and bridge "
+    "days (CSP R.6315-1: 'en fonction des besoins').",
 }
 """Yes/no circumstances.  Each may be given or left unknown."""
 
@@ -161,6 +163,11 @@ CCAM_ACTS: Final = (
 
 CCAM_SUPPLEMENT_ACTIVITY: Final = {"YYYY490": "DEQP003"}
 """A CCAM supplement is performed when its main act is performed at the patient's home."""
+
+
+KM_BITS: Final = 9
+"""Billable kilometres for IK reach the rule base in binary (km_bit(0..8): up to 511 km), so that
+the objective weighs a per-km line by its distance without one atom per possible distance."""
 
 
 @dataclass(frozen=True, order=True)
@@ -242,6 +249,9 @@ def static_dimensions() -> list[Dimension]:
         Dimension("trip", TRIPS, "Rank of the patient in a several-patient trip."),
     ]
     dims += [Dimension(flag, YES_NO, doc) for flag, doc in FLAGS.items()]
+    dims += [
+        Dimension(f"km_bit_{i}", YES_NO, f"Bit {i} of the billable km.") for i in range(KM_BITS)
+    ]
     dims += [Dimension(f"done:{a}", YES_NO, doc) for a, doc in ACTIVITIES.items()]
     dims += [Dimension(f"done:{c}", YES_NO, f"CCAM act {c} performed.") for c in CCAM_ACTS]
     return dims

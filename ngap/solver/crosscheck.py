@@ -370,8 +370,8 @@ def secteur_tarif(m: Model) -> None:
     """secteur_tarif.lp: letters by convention sector, OPTAM and rate (convention 2016 art. 38-40,
     39.1; ameli 28 Nov 2024; NGAP art. 2 bis)."""
     sit = m.situation
-    convention_rate = ("G", "GS", "VG", "VGS", "TCG", "MCG", "MRT", "SNP", "MUT", "MSH", "MIC")
-    convention_rate += ("SHE", "MVR", "MOP", "MTX")
+    convention_rate = ["G", "GS", "VG", "VGS", "TCG", "MCG", "MRT", "SNP", "MUT", "MSH", "MIC"]
+    convention_rate += ["SHE", "MVR", "MOP", "MTX"]
     for code in convention_rate:
         # Rule opposable_rate_letter: not for sector 2 non-OPTAM billing above the rate.
         m.forbid("opposable_rate_letter", code, sit.s2_above)

@@ -7,6 +7,7 @@ literals (its context, and in check mode the claimed codes), so no call re-groun
 from __future__ import annotations
 
 import difflib
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from ngap.model.catalogue import Catalogue, load_catalogue
 from ngap.model.context import Context, derive
 from ngap.model.encounter import Encounter
 from ngap.model.eras import Era, compute_eras
+from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS
 from ngap.solver.program import GroundProgram, ground
 from ngap.solver.results import (
     CheckResult,
@@ -37,6 +39,11 @@ ACTIVITY_OF_REFINED = {
     "piv": "PIV",
 }
 PER_KM = ("IK", "IKM", "IKS")
+PLACES = ("office", "home", "institution", "tele")
+PARTITION_AFTER = 2
+"""An (era, place, activities) shape seen this many times gets a grounding of its own."""
+MAX_PARTITIONS = 256
+"""At most this many shape groundings are kept (least recently used evicted): memory stays flat."""
 
 
 class UnknownCodeError(ValueError):
@@ -65,6 +72,8 @@ class Nomenclature:
         self.eras = eras
         self._full: dict[int, GroundProgram] = {}
         self._pruned: dict[tuple[int, str], GroundProgram] = {}
+        self._shapes: OrderedDict[tuple[int, str, frozenset[str]], GroundProgram] = OrderedDict()
+        self._shape_seen: Counter[tuple[int, str, frozenset[str]]] = Counter()
 
     @classmethod
     def load(cls) -> Nomenclature:
@@ -84,23 +93,45 @@ class Nomenclature:
             self._full[era.index] = program
         return program
 
-    def optimise_program(self, era: Era, place: str) -> GroundProgram:
-        """The rule base grounded for one era and place, billing only the codes that some
-        encounter of that era and place can validly bill (optimise and enumerate modes).
+    def optimise_program(
+        self, era: Era, place: str, done: frozenset[str] | None = None
+    ) -> GroundProgram:
+        """The rule base grounded for one era and place (and, when given, the exact set of
+        activities performed), billing only the codes that some encounter of that shape can
+        validly bill.
 
         The candidate codes are the brave consequences of ``bill/1`` under "no violation" in the
         full grounding, with every other context open: computed from the same rules, so the
-        pruning never drops a code that could be valid.
+        pruning never drops a code that could be valid.  Fixing the shape as facts lets the
+        grounder drop every rule that cannot apply, and a solve call costs time in proportion to
+        the size of what is left.
         """
-        key = (era.index, place)
-        program = self._pruned.get(key)
-        if program is None:
-            full = self.full_program(era)
-            lits = [full.ctx_literals[("place", place)], -full.violated_literal]
-            candidates = frozenset(self._brave_bills(full, lits))
-            program = ground(self.catalogue, (era,), fixed={"place": place}, candidates=candidates)
-            self._pruned[key] = program
+        if done is None:
+            key = (era.index, place)
+            program = self._pruned.get(key)
+            if program is None:
+                program = self._ground_shape(era, {"place": place})
+                self._pruned[key] = program
+            return program
+        shape = (era.index, place, done)
+        cached = self._shapes.get(shape)
+        if cached is not None:
+            self._shapes.move_to_end(shape)
+            return cached
+        fixed = {"place": place}
+        for activity in (*ACTIVITIES, *CCAM_ACTS):
+            fixed[f"done:{activity}"] = "yes" if activity in done else "no"
+        program = self._ground_shape(era, fixed)
+        self._shapes[shape] = program
+        if len(self._shapes) > MAX_PARTITIONS:
+            self._shapes.popitem(last=False)
         return program
+
+    def _ground_shape(self, era: Era, fixed: dict[str, str]) -> GroundProgram:
+        full = self.full_program(era)
+        lits = [full.ctx_literals[item] for item in fixed.items()]
+        candidates = frozenset(self._brave_bills(full, [*lits, -full.violated_literal]))
+        return ground(self.catalogue, (era,), fixed=fixed, candidates=candidates)
 
     def _brave_bills(self, program: GroundProgram, assumptions: list[int]) -> set[str]:
         conf = program.control.configuration.solve
@@ -120,7 +151,7 @@ class Nomenclature:
     def ground_all(self) -> None:
         """Ground every era and place now (servers and benchmarks: no first-call latency)."""
         for era in self.eras:
-            for place in ("office", "home", "institution", "tele"):
+            for place in PLACES:
                 self.optimise_program(era, place)
 
     def facts(self, name: str, arity: int) -> list[tuple[Symbol, ...]]:
@@ -190,7 +221,7 @@ class Nomenclature:
         table = program.ctx_literals
 
         def on_model(model: clingo.Model) -> None:
-            if opt_mode == "optN" and not model.optimality_proven:
+            if opt_mode == "optN" and model.cost and not model.optimality_proven:
                 return  # an intermediate model on the way to the optimum
             assumed = {}
             for dim in open_dims:
@@ -324,9 +355,12 @@ class Nomenclature:
             claimed if claimed is not None else (encounter.claimed or ())
         )
         ctx = self.context(encounter)
-        program = self.full_program(ctx.era)
-        lits, open_dims = self._assumptions(ctx, program)
         claim = set(codes)
+        program = self._program_for(ctx)
+        if not claim <= program.bill_literals.keys():
+            # A code that cannot be valid in this shape: the full grounding explains why.
+            program = self.full_program(ctx.era)
+        lits, open_dims = self._assumptions(ctx, program)
         lits += [lit if c in claim else -lit for c, lit in program.bill_literals.items()]
         models = self._solve(program, lits, open_dims, opt_mode="opt")
         best = models[-1]
@@ -381,10 +415,35 @@ class Nomenclature:
         return "conditional", conditions
 
     def _program_for(self, ctx: Context) -> GroundProgram:
+        """The smallest grounding that answers for this encounter's shape.
+
+        A shape (era, place, activities) seen ``PARTITION_AFTER`` times gets its own grounding;
+        rarer shapes use the era-and-place grounding; unknown place or activities, the full one.
+        """
         place = ctx.fixed("place")
         if place is None:
             return self.full_program(ctx.era)
-        return self.optimise_program(ctx.era, place)
+        done = self._done_set(ctx)
+        if done is None:
+            return self.optimise_program(ctx.era, place)
+        shape = (ctx.era.index, place, done)
+        if shape not in self._shapes:
+            self._shape_seen[shape] += 1
+            if self._shape_seen[shape] < PARTITION_AFTER:
+                return self.optimise_program(ctx.era, place)
+            del self._shape_seen[shape]
+        return self.optimise_program(ctx.era, place, done)
+
+    @staticmethod
+    def _done_set(ctx: Context) -> frozenset[str] | None:
+        done = []
+        for activity in (*ACTIVITIES, *CCAM_ACTS):
+            value = ctx.values.get(f"done:{activity}")
+            if value is None or isinstance(value, frozenset):
+                return None
+            if value == "yes":
+                done.append(activity)
+        return frozenset(done)
 
     @staticmethod
     def _unique(cotations: object) -> list[Cotation]:

@@ -36,6 +36,8 @@ def day_number(day: object) -> int:
 
 def dim_symbol(name: str) -> Symbol:
     """``done:cso`` -> done(cso); ``done:DEQP003`` -> done("DEQP003"); ``age`` -> age."""
+    if name.startswith("km_bit_"):
+        return Function("km_bit", [Number(int(name[7:]))])
     if name.startswith("done:"):
         item = name[5:]
         arg = Function(item) if item in ACTIVITIES else String(item)
