@@ -310,5 +310,13 @@ def vocabulary(as_json: JsonOpt = False) -> None:
     out.print("trip: " + ", ".join(TRIPS))
 
 
+def _register_analysis() -> None:
+    from ngap.analysis.cli import register
+
+    register(app)
+
+
+_register_analysis()
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -96,3 +96,30 @@ def test_sixth_birthday() -> None:
     six = AgeThreshold(72)
     assert not reached(dt.date(2018, 3, 1), dt.date(2024, 2, 29), six)
     assert reached(dt.date(2018, 3, 1), dt.date(2024, 3, 1), six)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.dates(dt.date(2019, 3, 1), dt.date(2026, 11, 26)), st.integers(0, 18 * 366))
+def test_exam_window_agrees_with_calendar_arithmetic(birth: dt.date, days: int) -> None:
+    """The fast month/day comparison gives the same window as adding months to the birth date."""
+    from ngap.model.child_exams import (
+        CALENDAR_2025,
+        COE_WINDOWS,
+        MANDATORY_2019,
+        MANDATORY_2025,
+    )
+
+    on = birth + dt.timedelta(days=days)
+
+    def inside(window: tuple[AgeThreshold, AgeThreshold]) -> bool:
+        return reached(birth, on, window[0]) and not reached(birth, on, window[1])
+
+    windows = MANDATORY_2025 if on >= CALENDAR_2025 else MANDATORY_2019
+    expected = (
+        "coe"
+        if any(inside(w) for w in COE_WINDOWS)
+        else "mandatory"
+        if any(inside(w) for w in windows)
+        else "none"
+    )
+    assert exam_window(birth, on) == expected

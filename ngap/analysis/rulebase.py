@@ -30,6 +30,7 @@ Kinds of finding (the ``key`` of a finding is ``kind:subject`` and is what the a
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -62,24 +63,37 @@ KINDS = (
 class Analyser:
     """One :class:`EraSpace` per era, grounded on first use."""
 
-    def __init__(self, catalogue: Catalogue | None = None, eras: tuple[Era, ...] | None = None):
+    def __init__(
+        self,
+        catalogue: Catalogue | None = None,
+        eras: tuple[Era, ...] | None = None,
+        extra: str = "",
+    ):
+        """``extra``: ASP rules added to the rule base (what-if analyses; see EraSpace)."""
         self.catalogue = catalogue or load_catalogue()
         self.eras = eras or compute_eras(self.catalogue)
+        self.extra = extra
         self._spaces: dict[int, EraSpace] = {}
+        self.evidence: dict[tuple[int, str], Evidence] = {}
+        """Evidence of findings already computed (era, witness id): repeated reports are fast."""
 
     def space(self, era: Era) -> EraSpace:
         found = self._spaces.get(era.index)
         if found is None:
-            found = EraSpace(self.catalogue, era)
+            found = EraSpace(self.catalogue, era, self.extra)
             self._spaces[era.index] = found
         return found
 
     def era_of(self, day: dt.date) -> Era:
         return era_of(self.eras, day)
 
-    def replay(self, witness: Witness, ident: str | None = None) -> dict[str, Any]:
+    def replay(
+        self, witness: Witness, ident: str | None = None, earliest: dt.date | None = None
+    ) -> dict[str, Any]:
         """The witness as a replayable encounter (JSON data) with its claimed codes."""
-        replay = encounter_of(witness.context, witness.era, witness.billed, self.eras, ident)
+        replay = encounter_of(
+            witness.context, witness.era, witness.billed, self.eras, ident, earliest
+        )
         data: dict[str, Any] = {"encounter": replay.encounter, "replayable": replay.replayable}
         if replay.differences:
             data["differences"] = list(replay.differences)
@@ -174,6 +188,9 @@ class EraSummary:
     components: list[list[str]]
     cliques: int
     largest_cliques: list[list[str]]
+    largest_cliques_billable: list[bool]
+    """Whether each of ``largest_cliques`` is billable all at once in some context (pairwise
+    compatible codes need not be: at most two CCAM acts, one main act...)."""
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,6 +219,10 @@ class RuleBaseReport:
             "findings": [f.to_dict(catalogue, self.eras) for f in self.findings],
             "stale_allowances": self.stale_allowances,
             "eras": [s.to_dict() for s in self.summaries],
+            "matrices": {
+                str(era): {code: sorted(graph.neighbors(code)) for code in sorted(graph.nodes)}
+                for era, graph in self.graphs.items()
+            },
             "seconds": round(self.seconds, 2),
         }
 
@@ -215,15 +236,21 @@ def _blocking_evidence(
     disabled: Sequence[str] = (),
 ) -> Callable[[], Evidence]:
     def compute() -> Evidence:
+        key = (space.era.index, ident)
+        known = analyser.evidence.get(key)
+        if known is not None:
+            return known
         with space.disabled_rules(disabled):
             blocking = space.blocking(codes)
         if blocking is None:
             return [], [], None
-        return (
+        found = (
             list(blocking.rules),
             [list(a) for a in blocking.alternatives],
             analyser.replay(blocking.witness, ident),
         )
+        analyser.evidence[key] = found
+        return found
 
     return compute
 
@@ -365,6 +392,7 @@ def _summary(space: EraSpace, seconds: float) -> tuple[EraSummary, nx.Graph]:
         components=components,
         cliques=len(cliques),
         largest_cliques=cliques[:3],
+        largest_cliques_billable=[space.satisfiable(c) for c in cliques[:3]],
         seconds=round(seconds, 2),
     )
     return summary, graph
@@ -405,6 +433,14 @@ def load_allow_list(path: str | None = None) -> dict[str, str]:
     if not isinstance(allow, dict):
         raise ValueError("allow-list: 'allow' must map finding keys to reasons")
     return {str(k): str(v) for k, v in allow.items()}
+
+
+def allowance(key: str, allow: dict[str, str]) -> str | None:
+    """The allow-list entry for a finding key: the key itself, else the first glob pattern
+    (``redundant_exclusion:snp_no_cumul:*``) that matches it."""
+    if key in allow:
+        return key
+    return next((p for p in allow if "*" in p and fnmatch.fnmatchcase(key, p)), None)
 
 
 def _static_findings(analyser: Analyser, spaces: list[EraSpace]) -> list[Finding]:
@@ -464,7 +500,8 @@ def analyse(
                 known.eras += finding.eras
                 known.evidence = finding.evidence  # the most recent era's
         if matrix:
-            summary, graph = _summary(space, time.perf_counter() - t0)
+            summary, graph = _summary(space, 0.0)
+            summary.seconds = round(time.perf_counter() - t0, 2)
             summaries.append(summary)
             graphs[era.index] = graph
     for finding in _static_findings(analyser, spaces):
@@ -474,10 +511,13 @@ def analyse(
             finding.rules, finding.alternatives, finding.witness = finding.evidence()
             finding.evidence = None
     findings = sorted(merged.values(), key=lambda f: (KINDS.index(f.kind), f.subject))
+    used: set[str] = set()
     for finding in findings:
-        finding.allowed = allow.get(finding.key)
-    keys = {f.key for f in findings}
-    stale = sorted(k for k in allow if k not in keys)
+        entry = allowance(finding.key, allow)
+        if entry is not None:
+            used.add(entry)
+            finding.allowed = allow[entry]
+    stale = sorted(k for k in allow if k not in used)
     if len(chosen) < len(analyser.eras):
         stale = []  # an allowance may concern another era
     return RuleBaseReport(

@@ -15,10 +15,12 @@ Two things are added to the grounding, and nothing in ``ngap/asp_rules`` is chan
   is a Sunday, a bridge day in a ten-day era that has none).  Python computes, per era, the
   (age band, child-exam window) and (kind of day, bridge day) pairs the encounter model can
   produce, and the analysis forbids the others, so every witness can be replayed;
-* **probes**: ``fires(R)`` (rule R is violated), ``would_fire(R)`` (R's condition holds, even if R is
-  switched off), a priority-9 objective counting the distinct violated rules (to name the rules
-  that block a combination), and domain heuristics that make witnesses small and plain (bill
-  nothing more than needed, circumstances false, sector 1 at the opposable rate...).
+* **probes**: ``fires(R)`` (rule R is violated on codes that exist in the era), ``would_fire(R)``
+  (R's condition holds, even with R switched off), an external bound on the number of distinct
+  rules broken (to name the fewest rules that block a combination, by plain satisfiability
+  calls), a switchable objective for the largest cotation billable at once, and domain
+  heuristics that make witnesses small and plain (bill nothing more than needed, circumstances
+  false, sector 1 at the opposable rate...).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import clingo
 from clingo import Function
@@ -36,6 +39,7 @@ from ngap.model import calendar as cal
 from ngap.model.catalogue import Catalogue
 from ngap.model.child_exams import CALENDAR_2025, age_band, exam_window
 from ngap.model.eras import Era
+from ngap.solver import program as program_module
 from ngap.solver.program import GroundProgram, ground
 
 ContextRestriction = Mapping[str, Collection[str]]
@@ -59,15 +63,22 @@ would_fire(R) :- breach(R,C,D), in_force(R), live(C), live(D).
 #external fire_bound(K) : K = 1..MAXBOUND.
 :- fire_bound(K), #count { R : violation(R,_); R : violation(R,_,_) } > K.
 
+% the largest set of codes billable at once (switched on by largest_cotation() only)
+#external max_bills.
+#maximize { 1@20,C : bill(C), max_bills }.
+
 % plain witnesses: bill nothing more than needed, circumstances false, usual practice
 #heuristic bill(C) : code(C). [2,false]
 #heuristic ctx(D,no) : dim(D), dom(D,no). [1,true]
 #heuristic ctx(D,V) : dim(D), preferred(D,V), dom(D,V). [1,true]
+#heuristic ctx(done(visit),no) : dim(done(visit)). [2,true]
 preferred(zone,metro). preferred(trip,single). preferred(sector,s1). preferred(rate,opposable).
 preferred(specialty,gp). preferred(day,weekday). preferred(hour,h14_19). preferred(call,day).
 preferred(exam_window,none). preferred(age,a12). preferred(place,office).
 """.replace("MAXBOUND", "12")
 MAX_BOUND = 12
+
+
 @dataclass(frozen=True)
 class Witness:
     """A context (every dimension of the era's grounding) and the codes billed in it."""
@@ -86,7 +97,8 @@ class Blocking:
     rules: tuple[str, ...]
     """Rules broken by a model that breaks the fewest distinct rules."""
     alternatives: tuple[tuple[str, ...], ...]
-    """Other sets of rules, as small, broken by other optimal models."""
+    """For each rule of ``rules``: the fewest rules broken by a model that keeps that rule
+    (when such a model breaks no more rules than ``rules``): other ways the codes are blocked."""
     witness: Witness
     """That model: a context in which billing the codes breaks exactly these rules."""
     sufficient: tuple[str, ...] = field(default=())
@@ -136,14 +148,35 @@ def _realisable_facts(era: Era) -> str:
     return "\n".join(facts)
 
 
+@contextmanager
+def _extra_rules(text: str) -> Iterator[None]:
+    """Append ``text`` to the base program that ``ngap.solver.program.ground`` grounds."""
+    if not text:
+        yield
+        return
+    original = program_module.knowledge_facts
+
+    def with_extra(*args: Any, **kwargs: Any) -> list[str]:
+        return [*original(*args, **kwargs), text]
+
+    program_module.knowledge_facts = with_extra
+    try:
+        yield
+    finally:
+        program_module.knowledge_facts = original
+
+
 # ------------------------------------------------------------------ the space of one era
 class EraSpace:
     """The rule base grounded for one era, every other context dimension open."""
 
-    def __init__(self, catalogue: Catalogue, era: Era):
+    def __init__(self, catalogue: Catalogue, era: Era, extra: str = ""):
+        """``extra``: ASP text added to the rule base before grounding (what-if analyses of a
+        candidate rule, and the tests of the analysis itself); empty for the rule base as is."""
         self.catalogue = catalogue
         self.era = era
-        program = ground(catalogue, (era,), "-c", "analysis=1", "--heuristic=Domain")
+        with _extra_rules(extra):
+            program = ground(catalogue, (era,), "-c", "analysis=1", "--heuristic=Domain")
         ctl = program.control
         ctl.add("probe", [], PROBE + _realisable_facts(era))
         ctl.ground([("probe", [])])
@@ -247,9 +280,7 @@ class EraSpace:
     def _witness(self, model: clingo.Model, with_violations: bool = False) -> Witness:
         program = self.program
         context = {
-            dim: value
-            for (dim, value), lit in program.ctx_literals.items()
-            if model.is_true(lit)
+            dim: value for (dim, value), lit in program.ctx_literals.items() if model.is_true(lit)
         }
         billed = tuple(sorted(c for c, lit in program.bill_literals.items() if model.is_true(lit)))
         violations: list[tuple[str, tuple[str, ...]]] = []
@@ -305,9 +336,7 @@ class EraSpace:
             self._alive = self._brave(lits, self.program.bill_literals) or frozenset()
         return self._alive
 
-    def partners(
-        self, code: str, context: ContextRestriction | None = None
-    ) -> frozenset[str]:
+    def partners(self, code: str, context: ContextRestriction | None = None) -> frozenset[str]:
         """Every code billable together with ``code`` in some context (``code`` excluded)."""
         if context is None and code in self._brave_cache:
             return self._brave_cache[code]
@@ -395,6 +424,23 @@ class EraSpace:
                         alternatives.append(alt)
         return Blocking(rules, tuple(alternatives), first, tuple(sufficient))
 
+    def largest_cotation(self, context: ContextRestriction | None = None) -> Witness | None:
+        """A largest set of codes billable together in some context (seconds: an optimisation
+        over every context; the maximal cliques of the compatibility graph are only pairwise)."""
+        lits = self._lits([], context, valid=True)
+        if lits is None:
+            return None
+        switch = Function("max_bills")
+        self.control.assign_external(switch, True)
+        self._configure("auto", "opt", 0)
+        found: list[Witness] = []
+        try:
+            self.control.solve(assumptions=lits, on_model=lambda m: found.append(self._witness(m)))
+        finally:
+            self.control.assign_external(switch, False)
+            self._configure("auto", "ignore", 1)
+        return found[-1] if found else None
+
     # -------------------------------------------------------------- rules
     def firing_rules(self) -> frozenset[str]:
         """Rules some context and some billing violate (violations allowed)."""
@@ -416,4 +462,3 @@ class EraSpace:
         """True when ``a`` and ``b`` stay never billable together with ``rule`` switched off."""
         with self.disabled_rules([rule]):
             return not self.satisfiable([a, b])
-

@@ -16,10 +16,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from ngap.model import calendar as cal
 from ngap.model.child_exams import add_months, age_band, exam_window
 from ngap.model.context import derive
-from ngap.model.encounter import Encounter
+from ngap.model.encounter import Circumstances, Encounter, Patient, Travel
 from ngap.model.eras import Era
 from ngap.model.vocabulary import ACTIVITIES, AGE_THRESHOLDS, CCAM_ACTS, FLAGS
 
@@ -36,8 +38,12 @@ TIME_OF_BAND = {
 }
 """A time inside each hour band (vocabulary.HOUR_BANDS)."""
 
-PATIENT_FLAGS = ("ald", "ald_neuro", "palliative", "has_treating_doctor", "unable_to_move")
-TRAVEL_FLAGS = ("mountain", "ik_distance", "on_foot_or_ski")
+SECTIONS: dict[str, type[BaseModel]] = {
+    "patient": Patient,
+    "circumstances": Circumstances,
+    "travel": Travel,
+}
+"""Where each yes/no flag of the vocabulary lives in the encounter."""
 PER_KM = ("IK", "IKM", "IKS")
 WITNESS_KM = 10
 
@@ -51,10 +57,13 @@ class Replay:
     differences: tuple[str, ...] = ()
 
 
-def _date(era: Era, day_kind: str, bridge: str) -> tuple[dt.date, bool] | None:
-    last = min(era.end, era.start + dt.timedelta(days=800))
+def _date(
+    era: Era, day_kind: str, bridge: str, earliest: dt.date | None = None
+) -> tuple[dt.date, bool] | None:
+    first = max(era.start, earliest) if earliest and earliest <= era.end else era.start
+    last = min(era.end, first + dt.timedelta(days=800))
     for alsace in (False, True):
-        day = era.start
+        day = first
         while day <= last:
             if cal.day_type(day, alsace) == day_kind and (
                 cal.is_bridge_day(day, alsace) == (bridge == "yes")
@@ -98,10 +107,13 @@ def encounter_of(
     claimed: Iterable[str] = (),
     eras: tuple[Era, ...] | None = None,
     ident: str | None = None,
+    earliest: dt.date | None = None,
 ) -> Replay:
-    """The encounter of a witness context (every dimension of ``vocabulary`` given)."""
+    """The encounter of a witness context (every dimension of ``vocabulary`` given), dated on
+    the first suitable day of the era (from ``earliest`` when given and possible)."""
     problems: list[str] = []
-    found = _date(era, context.get("day", "weekday"), context.get("bridge", "no"))
+    day_kind, bridge = context.get("day", "weekday"), context.get("bridge", "no")
+    found = _date(era, day_kind, bridge, earliest) or _date(era, day_kind, bridge)
     if found is None:
         problems.append(
             f"no date of {era} is a {context.get('day')} with bridge={context.get('bridge')}"
@@ -138,20 +150,30 @@ def encounter_of(
     patient: dict[str, Any] = {"birth_date": birth.isoformat()}
     if "sex" in context:
         patient["sex"] = context["sex"]
-    patient.update({f: context.get(f) == "yes" for f in PATIENT_FLAGS})
+    sections: dict[str, dict[str, Any]] = {"patient": patient, "circumstances": {}, "travel": {}}
+    for flag in FLAGS:
+        if flag == "treating":
+            continue
+        section = next((s for s, model in SECTIONS.items() if flag in model.model_fields), None)
+        if section is None and flag in Encounter.model_fields:
+            data[flag] = context.get(flag) == "yes"
+            continue
+        if section is None:
+            if context.get(flag) == "yes":
+                problems.append(f"{flag}=yes has no field in the encounter model")
+            continue
+        sections[section][flag] = context.get(flag) == "yes"
     data["patient"] = patient
-    data["circumstances"] = {
-        f: context.get(f) == "yes"
-        for f in FLAGS
-        if f not in PATIENT_FLAGS and f not in TRAVEL_FLAGS and f != "treating"
-    }
+    data["circumstances"] = sections["circumstances"]
     claimed = sorted(claimed)
-    travel: dict[str, Any] = {f: context.get(f) == "yes" for f in TRAVEL_FLAGS}
-    travel["km"] = WITNESS_KM if any(c in PER_KM for c in claimed) else 0
+    travel = sections["travel"]
+    bits = [d for d in context if d.startswith("km_bit_")]
+    if bits:  # the billable km reach the rule base in binary (vocabulary.KM_BITS)
+        travel["km"] = sum(1 << int(d[7:]) for d in bits if context[d] == "yes")
+    else:
+        travel["km"] = WITNESS_KM if any(c in PER_KM for c in claimed) else 0
     data["travel"] = travel
-    data["done"] = [
-        a for a in (*ACTIVITIES, *CCAM_ACTS) if context.get(f"done:{a}") == "yes"
-    ]
+    data["done"] = [a for a in (*ACTIVITIES, *CCAM_ACTS) if context.get(f"done:{a}") == "yes"]
     data["claimed"] = claimed
     if eras is not None and not problems:
         problems += _round_trip(data, context, era, eras)

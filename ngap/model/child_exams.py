@@ -47,12 +47,8 @@ def age_band(birth: dt.date, on: dt.date) -> str:
 
     Thresholds are pure months or pure days, so one month count and one day count decide all.
     """
-    months = completed_months(birth, on)
-    days = (on - birth).days
-    count = sum(
-        1 for t in AGE_THRESHOLDS if (days >= t.days if t.months == 0 else months >= t.months)
-    )
-    return f"a{count}"
+    months, days = completed_months(birth, on), (on - birth).days
+    return f"a{sum(1 for t in AGE_THRESHOLDS if _reached(months, days, t))}"
 
 
 def _d(days: int) -> AgeThreshold:
@@ -83,16 +79,24 @@ MANDATORY_2019 = (*_MANDATORY_COMMON, (_d(15), _m(1)))  # before the end of the 
 MANDATORY_2025 = (*_MANDATORY_COMMON, (_y(6), _y(7)))  # during the 7th year
 
 
-def _inside(birth: dt.date, on: dt.date, window: tuple[AgeThreshold, AgeThreshold]) -> bool:
-    low, high = window
-    return reached(birth, on, low) and not reached(birth, on, high)
+def _reached(months: int, days: int, threshold: AgeThreshold) -> bool:
+    """Thresholds are pure days or pure months: compare with the age in each unit."""
+    return days >= threshold.days if threshold.months == 0 else months >= threshold.months
 
 
 def exam_window(birth: dt.date, on: dt.date) -> str:
     """coe / mandatory / none for a child born on ``birth`` examined on ``on``."""
-    if any(_inside(birth, on, w) for w in COE_WINDOWS):
+    months, days = completed_months(birth, on), (on - birth).days
+    if months >= 17 * 12:
+        return "none"
+
+    def inside(window: tuple[AgeThreshold, AgeThreshold]) -> bool:
+        low, high = window
+        return _reached(months, days, low) and not _reached(months, days, high)
+
+    if any(inside(w) for w in COE_WINDOWS):
         return "coe"
     windows = MANDATORY_2025 if on >= CALENDAR_2025 else MANDATORY_2019
-    if any(_inside(birth, on, w) for w in windows):
+    if any(inside(w) for w in windows):
         return "mandatory"
     return "none"

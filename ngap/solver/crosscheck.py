@@ -103,7 +103,7 @@ OPPOSABLE_ONLY = (
 )
 URGENT_OPPOSABLE_ONLY = ("SNP", "MUT", "MRT", "MCU", "MSH")
 """Majorations whose consultation is billed at the opposable rate in every sector (seed SRP-IMG
-2023; MSH: CPAM 2013): not in the opposable_only list of secteur_tarif.lp, see secteur_tarif()."""
+2023; MSH: CPAM 2013); see secteur_tarif()."""
 
 NIGHT_BANDS = frozenset({"h20_21", "h21_24", "h00_06", "h06_07", "h07_08"})
 MN_BANDS = frozenset({"h20_21", "h21_24", "h06_07", "h07_08"})
@@ -176,18 +176,24 @@ class Situation:
 
     @cached_property
     def pdsa_hours(self) -> bool:
-        return (
-            self.night
-            or self.sunday_or_holiday
-            or (self["day"] == "saturday" and self.afternoon)
-            or self.holds("bridge")
-        )
+        """Every night, Sundays and public holidays; Saturday afternoon and bridge days only
+        where the regional order extends duty to them (``pdsa_extended``)."""
+        return self.night or self.sunday_or_holiday or self.saturday_afternoon_or_bridge
 
     @cached_property
     def saturday_afternoon_or_bridge(self) -> bool:
         saturday = self["day"] == "saturday" and self.afternoon
         bridge = self.holds("bridge") and not self.night and not self.sunday_or_holiday
-        return saturday or bridge
+        return self.holds("pdsa_extended") and (saturday or bridge)
+
+    @cached_property
+    def ordinary_evening_20_21(self) -> bool:
+        """20h-21h on a day whose duty period starts at 20h (the night), not earlier: not a
+        Sunday or holiday, nor a Saturday or bridge day whose afternoon is already duty."""
+        extended_day = self.holds("pdsa_extended") and (
+            self["day"] == "saturday" or self.holds("bridge")
+        )
+        return self["hour"] == "h20_21" and not self.sunday_or_holiday and not extended_day
 
     @cached_property
     def hours_19_21(self) -> bool:
@@ -294,8 +300,13 @@ class Model:
     def finish(self) -> None:
         sit = self.situation
         for code, activities in self.needs_done.items():
+            performed = any(sit.done(a) for a in activities)
+            # NGAP general provisions art. 13: a later patient of a household or institution trip
+            # is visited but billed a consultation.
+            if code in CONSULTATION_LETTERS and sit.later_patient and sit.done("visit"):
+                performed = True
             # Rule act_not_performed: a code is billed for an act that was not performed.
-            self.forbid("act_not_performed", code, not any(sit.done(a) for a in activities))
+            self.forbid("act_not_performed", code, not performed)
         for code, places in self.allowed_place.items():
             # NGAP general provisions art. 13: a later patient of a household or institution
             # trip is a consultation wherever the doctor is (not at a distance).
@@ -347,7 +358,7 @@ def actes_base(m: Model) -> None:
     """actes_base.lp: consultations, visits, teleconsultations; the generic conditions; one main
     act per session (NGAP general provisions art. 11 B); several patients in one trip (art. 13)."""
     sit = m.situation
-    m.declare(m.needs_done, CONSULTATION_LETTERS, "consultation", "visit")
+    m.declare(m.needs_done, CONSULTATION_LETTERS, "consultation")
     m.declare(m.needs_done, VISIT_LETTERS, "visit")
     m.declare(m.needs_done, TELE_LETTERS, "teleconsultation")
     m.declare(m.allowed_place, CONSULTATION_LETTERS, "office")
@@ -382,11 +393,11 @@ def secteur_tarif(m: Model) -> None:
         # Rule opposable_only: opposable rate only, whatever the sector.
         m.forbid("opposable_only", code, sit["rate"] == "above")
     for code in URGENT_OPPOSABLE_ONLY:
-        # Rule opposable_only, DEPARTURE from secteur_tarif.lp (which restricts these only for a
-        # sector 2 non-OPTAM doctor above the rate): seed SRP-IMG 2023 (Assurance Maladie) says
-        # SNP "À tarif opposable" (art. 14.1.3) and, for MUT, MCU and MRT, "Médecins tous
-        # secteurs d'exercice ... Consultation facturée à tarif opposable"; MSH "only with a
-        # consultation at tarif opposable" (notes/base-codes.md, CPAM CCAM-NGAP 1 Jul 2013).
+        # Rule opposable_only, for the urgent-care and discharge majorations in every sector:
+        # seed SRP-IMG 2023 (Assurance Maladie) says SNP "À tarif opposable" (art. 14.1.3) and,
+        # for MUT, MCU and MRT, "Médecins tous secteurs d'exercice ... Consultation facturée à
+        # tarif opposable"; MSH "only with a consultation at tarif opposable" (CPAM note
+        # CCAM-NGAP 1 Jul 2013, in notes/base-codes.md).
         m.forbid("opposable_only", code, sit["rate"] == "above")
     for code in ("MOP", "MTX"):
         # Rule sector1_optam_only: MOP, MIS/PIV for sector 1 and OPTAM doctors.
@@ -601,8 +612,9 @@ def majorations_nuit(m: Model) -> None:
     # Rule night_hours: MN 20h-24h and 6h-8h, MM 0h-6h.
     m.forbid("night_hours", "MN", not sit.mn_hours)
     m.forbid("night_hours", "MM", not sit.mm_hours)
-    for code in ("MN", "MM"):
-        # Rule night_call: the call came between 19h and 7h.
+    for code in ("MN", "MM", "MDN", "MDI"):
+        # Rule night_call: the call came between 19h and 7h (art. 14: every majoration of a night
+        # act, the night travel forms MDN, MDI included).
         m.forbid("night_call", code, sit["call"] != "night")
     # Rule sunday_holiday: F on a Sunday or public holiday.
     m.forbid("sunday_holiday", "F", not sit.sunday_or_holiday)
@@ -614,6 +626,9 @@ def majorations_nuit(m: Model) -> None:
         m.forbid("genuine_emergency", code, not sit.holds("emergency"))
         # Rule not_on_regulated_duty: the duty majorations replace them.
         m.forbid("not_on_regulated_duty", code, sit.holds("regulated_duty"))
+    for code in ("MDN", "MDI", "MDD"):
+        # ... and the night / Sunday travel forms ("hors garde régulée": seed SNJMG 2022).
+        m.forbid("not_on_regulated_duty", code, sit.holds("regulated_duty"))
     # MHP: non-urgent, non-regulated act in PDSA hours.
     m.declare(m.attaches, ["MHP"], *BASE_LETTERS)
     # Rule mhp_pdsa_hours.
@@ -621,8 +636,8 @@ def majorations_nuit(m: Model) -> None:
     # Rule mhp_not_urgent_not_regulated.
     urgent_or_regulated = any(sit.holds(f) for f in ("emergency", "regulated", "regulated_duty"))
     m.forbid("mhp_not_urgent_not_regulated", "MHP", urgent_or_regulated)
-    for code in TIME_MAJORATIONS:
-        # Rule mhp_no_other_time_majoration.
+    for code in (*TIME_MAJORATIONS, "MU"):
+        # Rule mhp_no_other_time_majoration (MU answers an urgent request: not with MHP either).
         m.exclude("mhp_no_other_time_majoration", "MHP", code)
 
 
@@ -663,8 +678,14 @@ def soins_non_programmes(m: Model) -> None:
     m.forbid("not_for_treating_doctor", "SNP", sit.holds("treating"))
     # Rule snp_regulated.
     m.forbid("snp_regulated", "SNP", not sit.holds("regulated"))
-    # Rule snp_outside_pdsa: except 20h-21h once the SHE hours are in force (22 Dec 2024).
-    she_hour = sit["hour"] == "h20_21" and sit.in_force("she_hours")
+    # Rule snp_outside_pdsa: except 20h-21h once the SHE hours are in force (22 Dec 2024), on an
+    # evening whose duty period begins at 20h.  DEPARTURE from soins_non_programmes.lp, which keys
+    # the exception on the calendar (Monday-Friday, not a bridge day): where the regional order
+    # does not extend duty to Saturday afternoon and bridge days (pdsa_extended = no), their
+    # evening is an ordinary one and the SAS act of 20h-21h keeps SNP + SHE (décision UNCAM
+    # 29 Oct 2024, NGAP art. 14.1.3: SHE for the SAS act between 19h and 21h; the .lp's own
+    # reason for excluding those days is that "the whole day is PDSA", untrue without the order).
+    she_hour = sit.ordinary_evening_20_21 and sit.in_force("she_hours")
     m.forbid("snp_outside_pdsa", "SNP", sit.pdsa_hours and not she_hour)
     # Rule snp_no_cumul.
     for other in ("MCG", "MU", "MRT", "MUT", "MHP", "CCX", "CCE", *TIME_MAJORATIONS):
@@ -749,7 +770,7 @@ def lettre_k(m: Model) -> None:
     m.exclude("one_certificate_coefficient", "K0.7", "K1")
     m.declare(m.needs_done, ["K9", "K9/2"], "burn_small")
     m.declare(m.needs_done, ["K16", "K16/2"], "burn_large")
-    m.declare(m.allowed_place, BURN_ACTS, "office", "home")
+    m.declare(m.allowed_place, BURN_ACTS, "office", "home", "institution")
     m.declare(m.attaches, ["K9/2"], "K9")
     m.declare(m.attaches, ["K16/2"], "K16")
     for code in ("K9/2", "K16/2"):
@@ -797,6 +818,13 @@ def cumul_ngap_ccam(m: Model) -> None:
     m.declare(m.allowed_place, ["YYYY490"], "home", "institution")
     # Rule cervical_sample_women.
     m.forbid("cervical_sample_women", "JKHD001", sit["sex"] == "m")
+    # Rule act_for_other_sex: IUD insertion / change, vulvar and penile biopsies (CCAM labels).
+    for code, sex in (("JKLD001", "f"), ("JKKD001", "f"), ("JMHA001", "f"), ("JHHA001", "m")):
+        m.forbid("act_for_other_sex", code, sit["sex"] != sex)
+    # Technical acts are done in person (a teleconsultation is no technical act).
+    m.declare(m.allowed_place, ccam, "office", "home", "institution")
+    # Rule age_too_old for CDRP002: hearing screening of a child under 3 (CCAM label).
+    m.forbid("age_too_old", "CDRP002", sit.age_ge(3))
 
 
 def _cumul(clinical: Sequence[str], partners: Sequence[str]) -> Test:

@@ -1,0 +1,203 @@
+"""Commands ``ngap analyse`` and ``ngap validate-ruleset``; ``register(app)`` adds them.
+
+Why a separate module: ``ngap/cli.py`` belongs to the encounter commands; the lead wires these in
+with ``ngap.analysis.cli.register(app)``.  Exit status, as for the other commands: 0 clean,
+1 defects found (or, for ``analyse --codes``, codes not billable together), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ngap.analysis.html import validation_html
+from ngap.analysis.render import (
+    dot,
+    graph_for_export,
+    graphml,
+    rulebase_json,
+    rulebase_text,
+    validation_json,
+    validation_text,
+)
+from ngap.analysis.rulebase import Analyser, analyse, load_allow_list
+from ngap.analysis.space import Blocking
+from ngap.analysis.vendor import Validator
+from ngap.model.eras import DateOutOfRange
+
+DateOpt = Annotated[str | None, typer.Option("--date", help="Date YYYY-MM-DD (default: see help).")]
+OutOpt = Annotated[str | None, typer.Option("--out", help="Write the report to this file.")]
+
+
+@lru_cache(maxsize=1)
+def _analyser() -> Analyser:
+    """One set of groundings per process (a test session or a server reuses them)."""
+    return Analyser()
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Validator:
+    return Validator(_analyser())
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise _fail(f"--date: {text!r} is not a date YYYY-MM-DD") from error
+
+
+def _emit(text: str, out: str | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    Path(out).write_text(text, encoding="utf-8")
+    typer.echo(f"report written to {out}", err=True)
+
+
+def analyse_command(
+    date: DateOpt = None,
+    format: Annotated[str, typer.Option("--format", help="text | json | graphml | dot")] = "text",
+    codes: Annotated[
+        str | None,
+        typer.Option(
+            "--codes",
+            help="Question instead of the report: are these codes (comma-separated) billable "
+            "together in some context? A witness encounter, or the rules that forbid it.",
+        ),
+    ] = None,
+    allow_list: Annotated[
+        str | None, typer.Option("--allow-list", help="Allow-list file (default: shipped).")
+    ] = None,
+    matrix: Annotated[
+        bool | None,
+        typer.Option(
+            "--matrix/--no-matrix",
+            help="Compute the compatibility graph of each era (default: only with --date).",
+        ),
+    ] = None,
+    out: OutOpt = None,
+) -> None:
+    """Defects of the rule base over every context: dead codes, contradictions, rules that
+    never fire, redundant exclusions.  Without --date every era is analysed; with --date, the
+    era of that date (and its compatibility graph).  graphml / dot draw the compatibility
+    graph of the era of --date (default today)."""
+    if format not in ("text", "json", "graphml", "dot"):
+        raise _fail(f"--format: {format!r} is not text, json, graphml or dot")
+    day = _date(date)
+    analyser = _analyser()
+    try:
+        if day is None and format in ("graphml", "dot"):
+            day = dt.date.today()
+        eras = [analyser.era_of(day)] if day else list(analyser.eras)
+    except DateOutOfRange as error:
+        raise _fail(str(error)) from error
+    if codes is not None:
+        _question(analyser, [c.strip() for c in codes.split(",") if c.strip()], eras, format)
+        return
+    try:
+        allow = load_allow_list(allow_list)
+    except (OSError, ValueError) as error:
+        raise _fail(f"allow-list: {error}") from error
+    want_matrix = matrix if matrix is not None else (day is not None)
+    report = analyse(analyser, eras, allow, matrix=want_matrix or format in ("graphml", "dot"))
+    catalogue = analyser.catalogue
+    if format == "json":
+        _emit(rulebase_json(report, catalogue), out)
+    elif format == "text":
+        _emit(rulebase_text(report, catalogue), out)
+    else:
+        era = eras[0].index
+        graph = graph_for_export(report, era)
+        title = f"ngap compatibility graph, era {era} ({eras[0].start}..{eras[0].end})"
+        _emit(graphml(graph) if format == "graphml" else dot(graph, title), out)
+    raise typer.Exit(1 if report.defects else 0)
+
+
+def _question(analyser: Analyser, codes: list[str], eras: list[Any], format: str) -> None:
+    import json
+
+    unknown = [c for c in codes if c not in analyser.catalogue.codes]
+    if unknown or not codes:
+        raise _fail(f"unknown code(s): {', '.join(unknown) or '(none given)'}")
+    answers = []
+    for era in eras:
+        result = analyser.together(codes, era)
+        entry: dict[str, Any] = {"era": era.index, "from": era.start.isoformat()}
+        if result is None:
+            entry["billable"] = False
+            entry["rules"] = []
+        elif isinstance(result, Blocking):
+            entry["billable"] = False
+            entry["rules"] = list(result.rules)
+            entry["alternatives"] = [list(a) for a in result.alternatives]
+            entry["witness"] = analyser.replay(result.witness, "blocked")
+        else:
+            entry["billable"] = True
+            entry["witness"] = analyser.replay(result, "witness")
+        answers.append(entry)
+    if format == "json":
+        sys.stdout.write(json.dumps({"codes": codes, "answers": answers}, indent=2) + "\n")
+    else:
+        for entry in answers:
+            head = f"era {entry['era']} (from {entry['from']}): {' + '.join(codes)}"
+            if entry["billable"]:
+                typer.echo(f"{head}: billable together")
+            else:
+                rules = ", ".join(entry["rules"]) or "not billable by the rule base"
+                typer.echo(f"{head}: never billable together — {rules}")
+                for alt in entry.get("alternatives", []):
+                    typer.echo(f"    or break: {', '.join(alt)}")
+            if "witness" in entry:
+                typer.echo("    " + json.dumps(entry["witness"]["encounter"], ensure_ascii=False))
+    raise typer.Exit(0 if any(a["billable"] for a in answers) else 1)
+
+
+def validate_command(
+    paths: Annotated[
+        list[str], typer.Argument(help="Vendor files, or directories searched for them.")
+    ],
+    date: DateOpt = None,
+    format: Annotated[str, typer.Option("--format", help="text | json | html")] = "text",
+    out: OutOpt = None,
+) -> None:
+    """Compare a vendor's rule set (tariffs, cumulation matrix, test encounters; see
+    docs/vendor-formats.md) with the model on --date (default today; tariffs on every date
+    their rows cover).  Every difference comes with its NGAP article and a witness encounter."""
+    if format not in ("text", "json", "html"):
+        raise _fail(f"--format: {format!r} is not text, json or html")
+    day = _date(date)
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise _fail(f"no such file or directory: {', '.join(missing)}")
+    try:
+        report = _validator().validate(paths, day)
+    except DateOutOfRange as error:
+        raise _fail(str(error)) from error
+    if report.counts["files"] == 0:
+        raise _fail("no vendor file found (.csv, .json, .yaml)")
+    if format == "json":
+        _emit(validation_json(report), out)
+    elif format == "html":
+        _emit(validation_html(report), out)
+    else:
+        _emit(validation_text(report), out)
+    raise typer.Exit(1 if report.findings else 0)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``analyse`` and ``validate-ruleset`` to the ``ngap`` command line."""
+    app.command("analyse")(analyse_command)
+    app.command("validate-ruleset")(validate_command)
