@@ -42,7 +42,7 @@ PER_KM = ("IK", "IKM", "IKS")
 PLACES = ("office", "home", "institution", "tele")
 PARTITION_AFTER = 2
 """An (era, place, activities) shape seen this many times gets a grounding of its own."""
-MAX_PARTITIONS = 256
+MAX_PARTITIONS = 128
 """At most this many shape groundings are kept (least recently used evicted): memory stays flat."""
 
 
