@@ -31,6 +31,8 @@ FIRST_DAY = dt.date(2022, 1, 1)
 LAST_DAY = dt.date(2026, 11, 26)
 
 # --- what was performed, by place (1-3 activities, the first one the main act) ---------------
+TECHNICAL = "technical session"
+"""Not an activity: the generator draws two or three CCAM acts for it."""
 OFFICE_MAIN = {
     "consultation": 40,
     "consultant_opinion": 4,
@@ -50,6 +52,7 @@ OFFICE_MAIN = {
     "burn_small": 2,
     "burn_large": 1,
     "visit": 2,
+    TECHNICAL: 3,
 }
 HOME_MAIN = {
     "visit": 40,
@@ -65,6 +68,7 @@ HOME_MAIN = {
     "burn_small": 2,
     "burn_large": 1,
     "consultation": 1,
+    TECHNICAL: 1,
 }
 INSTITUTION_MAIN = {"visit": 12, "consultation": 2, "long_visit": 1, "palliative_visit": 1}
 TELE_MAIN = {
@@ -80,16 +84,19 @@ MAIN_BY_PLACE = {
     "tele": TELE_MAIN,
 }
 CCAM_ODDS = {"DEQP003": 8, "JKHD001": 4, "GLQP012": 3, "ALQP003": 2, "QZHA001": 2}
+CCAM_WEIGHTS = {act: CCAM_ODDS.get(act, 1) for act in CCAM_ACTS}
 EXTRAS = {
-    **{act: CCAM_ODDS.get(act, 1) for act in CCAM_ACTS},
+    **CCAM_WEIGHTS,
     "special_demand": 4,
     "mis": 3,
     "piv": 1,
     "certificate_work_accident_light": 2,
     "certificate_work_accident_serious": 2,
     "cso": 1,
-    "consultation": 1,
-    "visit": 1,
+    "consultation": 3,
+    "visit": 2,
+    "teleconsultation": 1,
+    "burn_small": 1,
 }
 FLAG_ODDS = {
     "emergency": 0.3,
@@ -205,7 +212,16 @@ def _times(rng: random.Random) -> tuple[str, str]:
 
 
 def _done(rng: random.Random, place: str) -> list[str]:
-    done = [_pick(rng, MAIN_BY_PLACE[place])]
+    main = _pick(rng, MAIN_BY_PLACE[place])
+    if main == TECHNICAL:
+        # A technical session: three CCAM acts, or a consultation and two.
+        done = [] if rng.random() < 0.5 else ["consultation"]
+        while len(done) < 3:
+            act = _pick(rng, CCAM_WEIGHTS)
+            if act not in done:
+                done.append(act)
+        return done
+    done = [main]
     for _ in range(rng.choices((0, 1, 2), (45, 40, 15))[0]):
         extra = _pick(rng, EXTRAS)
         if extra not in done:
@@ -231,8 +247,14 @@ def generate(nomenclature: Nomenclature, count: int = COUNT, seed: int = SEED) -
         for item in reversed(done):
             odds |= HINTS.get(item, Hint()).odds
 
-        def chance(name: str, default: float, odds: dict[str, float] = odds) -> bool:
-            return rng.random() < odds.get(name, FLAG_ODDS.get(name, default))
+        # A third of the encounters are "busy": every circumstance is more likely, so that the
+        # rules between two majorations (non-cumulation) meet both of them valid.
+        busy = 3 if rng.random() < 0.3 else 1
+
+        def chance(
+            name: str, default: float, odds: dict[str, float] = odds, busy: int = busy
+        ) -> bool:
+            return rng.random() < odds.get(name, FLAG_ODDS.get(name, default * busy))
 
         sector = rng.choices(("1", "2"), (60, 40))[0]
         optam = sector == "2" and rng.random() < 0.5
@@ -355,6 +377,12 @@ def test_the_comparison_is_not_vacuous(
     for c in comparisons:
         for cotation in c.crosscheck | c.clingo:
             valid_somewhere |= cotation
+    for name in PINNED:  # the hand-picked boundary encounters below count too
+        enc = _pinned(name)
+        for cotation in valid_cotations(
+            nomenclature.context(enc), enc.date, nomenclature.catalogue
+        ):
+            valid_somewhere |= cotation
     billable = {
         code for code, info in nomenclature.catalogue.codes.items() if info.kind != "refined"
     }
@@ -368,3 +396,159 @@ def test_crosscheck_needs_a_fixed_context(nomenclature: Nomenclature) -> None:
     )
     with pytest.raises(ContextNotFixed):
         valid_cotations(nomenclature.context(enc), enc.date, nomenclature.catalogue)
+
+
+ADULT = {"birth_date": "1980-01-01", "sex": "f"}
+SAS = {"regulated": True}
+PINNED: dict[str, dict[str, Any]] = {
+    # SNP / SHE at 20h-21h: a weekday evening, before and after 22 Dec 2024, and the evening of a
+    # Saturday and of a bridge day where the regional order does not extend duty to them.
+    "sas-weekday-20h30-2025": {"date": "2025-03-05", "time": "20:30", "patient": ADULT},
+    "sas-weekday-20h30-2024": {"date": "2024-12-20", "time": "20:30", "patient": ADULT},
+    "sas-saturday-20h30-not-extended": {
+        "date": "2025-03-08",
+        "time": "20:30",
+        "pdsa_extended": False,
+        "patient": ADULT,
+    },
+    "sas-saturday-20h30-extended": {"date": "2025-03-08", "time": "20:30", "patient": ADULT},
+    "sas-bridge-20h30-not-extended": {
+        "date": "2025-05-02",
+        "time": "20:30",
+        "pdsa_extended": False,
+        "patient": ADULT,
+    },
+    "sas-saturday-15h-not-extended": {
+        "date": "2025-03-08",
+        "time": "15:00",
+        "pdsa_extended": False,
+        "patient": ADULT,
+    },
+    # Urgent-care majorations above the opposable rate (sector 1 with DE, OPTAM).
+    "snp-sector1-de": {
+        "date": "2025-03-05",
+        "time": "10:00",
+        "practitioner": {"sector": "1", "rate": "above"},
+        "patient": ADULT,
+        "done": ["consultation", "special_demand"],
+    },
+    "mrt-optam-above": {
+        "date": "2025-03-05",
+        "time": "10:00",
+        "practitioner": {"sector": "2", "optam": True, "rate": "above", "treating_doctor": True},
+        "patient": ADULT,
+    },
+    # Dated boundaries: CCP for young men, GS / VGS abolished, spirometry at full rate.
+    "ccp-young-man-2022-03-31": {
+        "date": "2022-03-31",
+        "patient": {"birth_date": "2004-05-01", "sex": "m"},
+        "done": ["contraception_first"],
+    },
+    "ccp-young-man-2022-04-01": {
+        "date": "2022-04-01",
+        "patient": {"birth_date": "2004-05-01", "sex": "m"},
+        "done": ["contraception_first"],
+    },
+    "gs-2024-12-21": {
+        "date": "2024-12-21",
+        "practitioner": {"specialty": "gp_specialist"},
+        "patient": ADULT,
+        "done": ["consultation", "DEQP003"],
+    },
+    "gs-2024-12-22": {
+        "date": "2024-12-22",
+        "practitioner": {"specialty": "gp_specialist"},
+        "patient": ADULT,
+        "done": ["consultation", "DEQP003"],
+    },
+    "spirometry-2026": {
+        "date": "2026-01-02",
+        "patient": ADULT,
+        "done": ["consultation", "GLQP012"],
+    },
+    "spirometry-2025": {
+        "date": "2025-12-31",
+        "patient": ADULT,
+        "done": ["consultation", "GLQP012"],
+    },
+    # Child exams on the edges of the COE windows (8 days, 10 months).
+    "coe-day-8": {"date": "2025-06-09", "patient": {"birth_date": "2025-06-01", "sex": "m"}},
+    "coe-day-9": {"date": "2025-06-10", "patient": {"birth_date": "2025-06-01", "sex": "m"}},
+    "coe-10-months": {"date": "2025-04-01", "patient": {"birth_date": "2024-06-01", "sex": "f"}},
+    # Trips: later patient of a household, second patient in an EHPAD.
+    "household-second-patient": {
+        "date": "2025-03-05",
+        "place": "home",
+        "trip": "household_2_3",
+        "patient": {"birth_date": "1940-01-01", "sex": "m"},
+        "done": ["visit"],
+    },
+    "ehpad-second-patient": {
+        "date": "2025-03-05",
+        "place": "institution",
+        "trip": "ehpad_2_3",
+        "patient": {"birth_date": "1940-01-01", "sex": "m"},
+        "travel": {"ik_distance": True, "km": 12},
+        "done": ["visit"],
+    },
+    # Several technical acts with a consultation: ECG alone, ECG with a biopsy, a smear.
+    "ecg-and-biopsy": {
+        "date": "2025-03-05",
+        "patient": ADULT,
+        "done": ["consultation", "DEQP003", "QZHA001"],
+    },
+    "smear-at-66": {
+        "date": "2025-03-05",
+        "patient": {"birth_date": "1959-03-05", "sex": "f"},
+        "done": ["consultation", "JKHD001"],
+    },
+    # Rare shapes the generator seldom meets: child exams above the rate (COG until
+    # 21 Dec 2024, COV from 22 Dec 2024) and a regulated-duty visit on a Saturday afternoon.
+    "cog-sector2-above-2024": {
+        "date": "2024-06-04",
+        "practitioner": {"sector": "2", "optam": False, "rate": "above"},
+        "patient": {"birth_date": "2021-01-15", "sex": "f"},
+        "done": ["child_exam"],
+    },
+    "cov-sector2-above-2025": {
+        "date": "2025-06-04",
+        "practitioner": {"sector": "2", "optam": False, "rate": "above"},
+        "patient": {"birth_date": "2022-01-15", "sex": "m"},
+        "done": ["child_exam"],
+    },
+    "vrs-saturday-afternoon-duty": {
+        "date": "2025-03-08",
+        "time": "15:00",
+        "place": "home",
+        "patient": ADULT,
+        "circumstances": {"regulated_duty": True, "home_justified": True},
+        "done": ["visit"],
+    },
+}
+PINNED_DONE = {"coe": ["child_exam_certificate", "child_exam"]}
+
+
+def _pinned(name: str) -> Encounter:
+    data: dict[str, Any] = {
+        "place": "office",
+        "time": "10:00",
+        "call_time": "09:00",
+        "practitioner": {"sector": "1", "rate": "opposable"},
+        "circumstances": SAS if name.startswith(("sas", "snp", "mrt")) else {},
+        "done": PINNED_DONE.get(name.split("-")[0], ["consultation"]),
+    }
+    data |= PINNED[name]
+    return Encounter.model_validate(data)
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_pinned_encounters_agree(nomenclature: Nomenclature, name: str) -> None:
+    """Hand-picked encounters on the boundaries of the rules (hours, dates, ages, rates)."""
+    enc = _pinned(name)
+    values = nomenclature.context(enc).values
+    assert all(isinstance(v, str) for v in values.values())
+    result = nomenclature.enumerate(enc, limit=100_000)
+    asp = frozenset(frozenset(c.codes) for c in result.cotations)
+    pc = valid_cotations(nomenclature.context(enc), enc.date, nomenclature.catalogue)
+    comparison = Comparison(enc, asp, pc)
+    assert asp == pc, _report(nomenclature, comparison)

@@ -21,7 +21,11 @@ order, with the rule ids in comments; where this model departs from the .lp file
 
 The generic conditions of ``actes_base.lp`` (what must be performed, where, by which specialty,
 on which base act) are declared by the topic functions and emitted once at the end, as in ASP
-where several declarations for one code are alternatives.
+where several declarations for one code are alternatives.  :func:`explain` lists the rules a
+given cotation breaks here, to compare with ``Nomenclature.check`` when the engines disagree.
+
+Departures from the rule base (search "DEPARTURE"): ``snp_outside_pdsa`` keeps the 20h-21h SAS
+exception on the evening of a Saturday or bridge day that the regional order leaves out of duty.
 """
 
 from __future__ import annotations
