@@ -1,6 +1,6 @@
 """The clingo rule base against its independent python-constraint twin (ngap/solver/crosscheck.py).
 
-2 000 encounters are generated from a fixed seed, every context dimension fixed: dates over
+3 000 encounters are generated from a fixed seed, every context dimension fixed: dates over
 2022-01-01 .. 2026-11-26 with every era boundary (and the day before) and public holidays, every
 place, sector / OPTAM / rate, specialty, ages from newborn to 95 (with the age limits of the rules
 and the child-exam windows), times of day and call times, day types, trips, the yes/no
@@ -23,10 +23,10 @@ from ngap import Encounter, Nomenclature
 from ngap.model.calendar import public_holidays
 from ngap.model.child_exams import add_months
 from ngap.model.vocabulary import AGE_THRESHOLDS, CCAM_ACTS, FLAGS, TRIPS, static_dimensions
-from ngap.solver.crosscheck import ContextNotFixed, build, valid_cotations
+from ngap.solver.crosscheck import ContextNotFixed, Model, build, valid_cotations
 
 SEED = 20_241_222
-COUNT = 2_000
+COUNT = 3_000
 FIRST_DAY = dt.date(2022, 1, 1)
 LAST_DAY = dt.date(2026, 11, 26)
 
@@ -377,8 +377,8 @@ def test_the_comparison_is_not_vacuous(
     for c in comparisons:
         for cotation in c.crosscheck | c.clingo:
             valid_somewhere |= cotation
-    for name in PINNED:  # the hand-picked boundary encounters below count too
-        enc = _pinned(name)
+    for case in PINNED.values():  # the hand-picked boundary encounters below count too
+        enc = _pinned(case)
         for cotation in valid_cotations(
             nomenclature.context(enc), enc.date, nomenclature.catalogue
         ):
@@ -398,157 +398,338 @@ def test_crosscheck_needs_a_fixed_context(nomenclature: Nomenclature) -> None:
         valid_cotations(nomenclature.context(enc), enc.date, nomenclature.catalogue)
 
 
+# --- pinned encounters: one or more per rule the random ones seldom reach ---------------------
+# Each case names the rule it exercises: dropping that rule from the cross-check model must change
+# the valid cotations (so the case really tests it), and both engines must agree on the case.
 ADULT = {"birth_date": "1980-01-01", "sex": "f"}
+OLD_MAN = {"birth_date": "1940-01-01", "sex": "m"}
 SAS = {"regulated": True}
-PINNED: dict[str, dict[str, Any]] = {
+SPECIALIST = {"specialty": "gp_specialist", "sector": "1", "rate": "opposable"}
+TREATING = {"sector": "1", "rate": "opposable", "treating_doctor": True}
+S2_ABOVE = {"sector": "2", "optam": False, "rate": "above"}
+HOME = {"place": "home", "patient": OLD_MAN}
+
+
+@dataclass(frozen=True)
+class Pinned:
+    rule: str | tuple[str, ...] | None
+    """The rule the case exercises, or rules that each imply the other on it (None: a code
+    allowed on a boundary)."""
+    encounter: dict[str, Any]
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        if self.rule is None:
+            return ()
+        return (self.rule,) if isinstance(self.rule, str) else self.rule
+
+
+PINNED: dict[str, Pinned] = {
     # SNP / SHE at 20h-21h: a weekday evening, before and after 22 Dec 2024, and the evening of a
-    # Saturday and of a bridge day where the regional order does not extend duty to them.
-    "sas-weekday-20h30-2025": {"date": "2025-03-05", "time": "20:30", "patient": ADULT},
-    "sas-weekday-20h30-2024": {"date": "2024-12-20", "time": "20:30", "patient": ADULT},
-    "sas-saturday-20h30-not-extended": {
-        "date": "2025-03-08",
-        "time": "20:30",
-        "pdsa_extended": False,
-        "patient": ADULT,
-    },
-    "sas-saturday-20h30-extended": {"date": "2025-03-08", "time": "20:30", "patient": ADULT},
-    "sas-bridge-20h30-not-extended": {
-        "date": "2025-05-02",
-        "time": "20:30",
-        "pdsa_extended": False,
-        "patient": ADULT,
-    },
-    "sas-saturday-15h-not-extended": {
-        "date": "2025-03-08",
-        "time": "15:00",
-        "pdsa_extended": False,
-        "patient": ADULT,
-    },
+    # Saturday and of a bridge day with and without the regional extension of duty hours.
+    "sas-weekday-20h30-2025": Pinned(
+        None, {"date": "2025-03-05", "time": "20:30", "circumstances": SAS}
+    ),
+    "sas-weekday-20h30-2024": Pinned(
+        "snp_outside_pdsa", {"date": "2024-12-20", "time": "20:30", "circumstances": SAS}
+    ),
+    "sas-saturday-20h30-not-extended": Pinned(
+        None,
+        {"date": "2025-03-08", "time": "20:30", "pdsa_extended": False, "circumstances": SAS},
+    ),
+    "sas-saturday-20h30-extended": Pinned(
+        "snp_outside_pdsa", {"date": "2025-03-08", "time": "20:30", "circumstances": SAS}
+    ),
+    "sas-bridge-20h30-not-extended": Pinned(
+        None,
+        {"date": "2025-05-02", "time": "20:30", "pdsa_extended": False, "circumstances": SAS},
+    ),
+    "sas-saturday-15h-extended": Pinned(
+        "snp_outside_pdsa", {"date": "2025-03-08", "time": "15:00", "circumstances": SAS}
+    ),
+    "sas-saturday-15h-not-extended": Pinned(
+        None,
+        {"date": "2025-03-08", "time": "15:00", "pdsa_extended": False, "circumstances": SAS},
+    ),
+    "snp-and-mcg": Pinned(
+        "snp_no_cumul", {"circumstances": {"regulated": True, "correspondent": True}}
+    ),
+    "snp-and-night-majoration": Pinned(
+        "snp_no_cumul",
+        {
+            "time": "20:30",
+            "call_time": "20:00",
+            "circumstances": {"regulated": True, "emergency": True},
+        },
+    ),
     # Urgent-care majorations above the opposable rate (sector 1 with DE, OPTAM).
-    "snp-sector1-de": {
-        "date": "2025-03-05",
-        "time": "10:00",
-        "practitioner": {"sector": "1", "rate": "above"},
-        "patient": ADULT,
-        "done": ["consultation", "special_demand"],
-    },
-    "mrt-optam-above": {
-        "date": "2025-03-05",
-        "time": "10:00",
-        "practitioner": {"sector": "2", "optam": True, "rate": "above", "treating_doctor": True},
-        "patient": ADULT,
-    },
-    # Dated boundaries: CCP for young men, GS / VGS abolished, spirometry at full rate.
-    "ccp-young-man-2022-03-31": {
-        "date": "2022-03-31",
-        "patient": {"birth_date": "2004-05-01", "sex": "m"},
-        "done": ["contraception_first"],
-    },
-    "ccp-young-man-2022-04-01": {
-        "date": "2022-04-01",
-        "patient": {"birth_date": "2004-05-01", "sex": "m"},
-        "done": ["contraception_first"],
-    },
-    "gs-2024-12-21": {
-        "date": "2024-12-21",
-        "practitioner": {"specialty": "gp_specialist"},
-        "patient": ADULT,
-        "done": ["consultation", "DEQP003"],
-    },
-    "gs-2024-12-22": {
-        "date": "2024-12-22",
-        "practitioner": {"specialty": "gp_specialist"},
-        "patient": ADULT,
-        "done": ["consultation", "DEQP003"],
-    },
-    "spirometry-2026": {
-        "date": "2026-01-02",
-        "patient": ADULT,
-        "done": ["consultation", "GLQP012"],
-    },
-    "spirometry-2025": {
-        "date": "2025-12-31",
-        "patient": ADULT,
-        "done": ["consultation", "GLQP012"],
-    },
-    # Child exams on the edges of the COE windows (8 days, 10 months).
-    "coe-day-8": {"date": "2025-06-09", "patient": {"birth_date": "2025-06-01", "sex": "m"}},
-    "coe-day-9": {"date": "2025-06-10", "patient": {"birth_date": "2025-06-01", "sex": "m"}},
-    "coe-10-months": {"date": "2025-04-01", "patient": {"birth_date": "2024-06-01", "sex": "f"}},
+    "snp-sector1-de": Pinned(
+        "opposable_only",
+        {
+            "practitioner": {"sector": "1", "rate": "above"},
+            "circumstances": SAS,
+            "done": ["consultation", "special_demand"],
+        },
+    ),
+    "mrt-optam-above": Pinned(
+        "opposable_only",
+        {
+            "practitioner": {
+                "sector": "2",
+                "optam": True,
+                "rate": "above",
+                "treating_doctor": True,
+            },
+            "circumstances": SAS,
+        },
+    ),
+    "mop-mtx-sector2": Pinned(
+        "sector1_optam_only",
+        {"practitioner": {"sector": "2"}, "patient": OLD_MAN, "done": ["consultation", "mis"]},
+    ),
+    # Dated boundaries: CCP for young men, GS / VGS abolished, VL in palliative care, spirometry.
+    "ccp-young-man-2022-03-31": Pinned(
+        "ccp_young_men_before_april_2022",
+        {
+            "date": "2022-03-31",
+            "patient": {"birth_date": "2004-05-01", "sex": "m"},
+            "done": ["contraception_first"],
+        },
+    ),
+    "ccp-young-man-2022-04-01": Pinned(
+        None,
+        {
+            "date": "2022-04-01",
+            "patient": {"birth_date": "2004-05-01", "sex": "m"},
+            "done": ["contraception_first"],
+        },
+    ),
+    "gs-2024-12-21": Pinned(
+        None,
+        {
+            "date": "2024-12-21",
+            "practitioner": SPECIALIST,
+            "done": ["consultation", "DEQP003"],
+        },
+    ),
+    "gs-2024-12-22": Pinned(
+        "code_not_in_force",
+        {
+            "date": "2024-12-22",
+            "practitioner": SPECIALIST,
+            "done": ["consultation", "DEQP003"],
+        },
+    ),
+    "vl-palliative-2023-11-01": Pinned(
+        "vl_palliative_now_vsp",
+        {
+            **HOME,
+            "date": "2023-11-01",
+            "practitioner": TREATING,
+            "patient": {**OLD_MAN, "palliative": True},
+            "done": ["long_visit"],
+        },
+    ),
+    "spirometry-2026": Pinned(None, {"date": "2026-01-02", "done": ["consultation", "GLQP012"]}),
+    "spirometry-2025": Pinned(
+        "ngap_ccam_no_cumul", {"date": "2025-12-31", "done": ["consultation", "GLQP012"]}
+    ),
+    # Child exams: the edges of the COE windows (8 days, 10 months), above the rate (COG until
+    # 21 Dec 2024, COV from 22 Dec 2024), and age limits.
+    "coe-day-8": Pinned(
+        "child_exam_window",
+        {
+            "date": "2025-06-09",
+            "patient": {"birth_date": "2025-06-01", "sex": "m"},
+            "done": ["child_exam_certificate", "child_exam"],
+        },
+    ),
+    "coe-day-9": Pinned(
+        "coe_window",
+        {
+            "date": "2025-06-10",
+            "patient": {"birth_date": "2025-06-01", "sex": "m"},
+            "done": ["child_exam_certificate", "child_exam"],
+        },
+    ),
+    "coe-10-months": Pinned(
+        "coe_window",
+        {
+            "date": "2025-04-01",
+            "patient": {"birth_date": "2024-06-01", "sex": "f"},
+            "done": ["child_exam_certificate", "child_exam"],
+        },
+    ),
+    "cog-sector2-above-2024": Pinned(
+        "opposable_only",
+        {
+            "date": "2024-06-04",
+            "practitioner": S2_ABOVE,
+            "patient": {"birth_date": "2021-01-15", "sex": "f"},
+            "done": ["child_exam"],
+        },
+    ),
+    "cov-sector2-above-2025": Pinned(
+        "opposable_only",
+        {
+            "date": "2025-06-04",
+            "practitioner": S2_ABOVE,
+            "patient": {"birth_date": "2022-01-15", "sex": "m"},
+            "done": ["child_exam"],
+        },
+    ),
+    "cso-at-13": Pinned(
+        "cso_age",
+        {
+            "practitioner": TREATING,
+            "patient": {"birth_date": "2012-03-01", "sex": "f"},
+            "done": ["cso"],
+        },
+    ),
+    "cso-not-by-the-treating-doctor": Pinned(
+        "cso_treating_doctor",
+        {"patient": {"birth_date": "2018-03-01", "sex": "f"}, "done": ["cso"]},
+    ),
+    "rdv-at-30": Pinned(
+        "rdv_age",
+        {"patient": {"birth_date": "1995-01-01", "sex": "m"}, "done": ["prevention_checkup"]},
+    ),
+    # Patient and doctor conditions.
+    "imt-without-ald": Pinned(
+        "imt_needs_ald", {"practitioner": TREATING, "done": ["mt_registration"]}
+    ),
+    "apc-without-request": Pinned(
+        "apc_needs_mt_request", {"practitioner": SPECIALIST, "done": ["consultant_opinion"]}
+    ),
+    "apc-seen-recently": Pinned(
+        "apc_four_months",
+        {
+            "practitioner": SPECIALIST,
+            "circumstances": {"mt_request": True, "seen_last_4_months": True},
+            "done": ["consultant_opinion"],
+        },
+    ),
+    "vsp-not-palliative": Pinned(
+        "vsp_palliative", {**HOME, "practitioner": TREATING, "done": ["palliative_visit"]}
+    ),
+    "gl1-without-discharge": Pinned(
+        "gl1_discharge",
+        {
+            "date": "2026-03-03",
+            "practitioner": TREATING,
+            "patient": OLD_MAN,
+            "done": ["long_consultation_discharge"],
+        },
+    ),
+    "smear-for-a-man": Pinned(
+        "cervical_sample_women", {"patient": OLD_MAN, "done": ["consultation", "JKHD001"]}
+    ),
+    "iud-for-a-man": Pinned("act_for_other_sex", {"patient": OLD_MAN, "done": ["JKLD001"]}),
+    # Cumulation (burn_alone and teleexpertise_alone each restate one_main_act: K9 and RQD are
+    # main acts, so only dropping both changes the answer).
+    "burn-and-consultation": Pinned(
+        ("one_main_act", "burn_alone"), {"done": ["burn_small", "consultation"]}
+    ),
+    "tele-expertise-and-teleconsultation": Pinned(
+        ("one_main_act", "teleexpertise_alone"),
+        {"place": "tele", "done": ["tele_expertise_request", "teleconsultation"]},
+    ),
+    "two-certificates": Pinned(
+        "one_certificate_coefficient",
+        {
+            "done": [
+                "consultation",
+                "certificate_work_accident_light",
+                "certificate_work_accident_serious",
+            ]
+        },
+    ),
+    "three-technical-acts": Pinned("ccam_two_acts", {"done": ["DEQP003", "QZHA001", "ALQP003"]}),
+    "ecg-and-biopsy": Pinned(
+        "ngap_ccam_no_cumul", {"done": ["consultation", "DEQP003", "QZHA001"]}
+    ),
+    "smear-at-66": Pinned(
+        "ngap_ccam_no_cumul",
+        {"patient": {"birth_date": "1959-03-05", "sex": "f"}, "done": ["consultation", "JKHD001"]},
+    ),
+    # Night, Sunday and duty.
+    "mu-at-night": Pinned(
+        "mu_no_time_majoration",
+        {
+            **HOME,
+            "time": "23:00",
+            "call_time": "22:30",
+            "circumstances": {"left_at_once": True, "emergency": True},
+            "done": ["visit"],
+        },
+    ),
+    "mhp-and-mu-on-sunday": Pinned(
+        "mhp_no_other_time_majoration",
+        {**HOME, "date": "2025-03-09", "circumstances": {"left_at_once": True}, "done": ["visit"]},
+    ),
+    "night-visit-called-by-day": Pinned(
+        "night_call",
+        {
+            **HOME,
+            "time": "23:00",
+            "call_time": "18:00",
+            "circumstances": {"emergency": True},
+            "done": ["visit"],
+        },
+    ),
+    "vrs-saturday-afternoon-duty": Pinned(
+        "duty_period",
+        {
+            **HOME,
+            "date": "2025-03-08",
+            "time": "15:00",
+            "circumstances": {"regulated_duty": True, "home_justified": True},
+            "done": ["visit"],
+        },
+    ),
     # Trips: later patient of a household, second patient in an EHPAD.
-    "household-second-patient": {
-        "date": "2025-03-05",
-        "place": "home",
-        "trip": "household_2_3",
-        "patient": {"birth_date": "1940-01-01", "sex": "m"},
-        "done": ["visit"],
-    },
-    "ehpad-second-patient": {
-        "date": "2025-03-05",
-        "place": "institution",
-        "trip": "ehpad_2_3",
-        "patient": {"birth_date": "1940-01-01", "sex": "m"},
-        "travel": {"ik_distance": True, "km": 12},
-        "done": ["visit"],
-    },
-    # Several technical acts with a consultation: ECG alone, ECG with a biopsy, a smear.
-    "ecg-and-biopsy": {
-        "date": "2025-03-05",
-        "patient": ADULT,
-        "done": ["consultation", "DEQP003", "QZHA001"],
-    },
-    "smear-at-66": {
-        "date": "2025-03-05",
-        "patient": {"birth_date": "1959-03-05", "sex": "f"},
-        "done": ["consultation", "JKHD001"],
-    },
-    # Rare shapes the generator seldom meets: child exams above the rate (COG until
-    # 21 Dec 2024, COV from 22 Dec 2024) and a regulated-duty visit on a Saturday afternoon.
-    "cog-sector2-above-2024": {
-        "date": "2024-06-04",
-        "practitioner": {"sector": "2", "optam": False, "rate": "above"},
-        "patient": {"birth_date": "2021-01-15", "sex": "f"},
-        "done": ["child_exam"],
-    },
-    "cov-sector2-above-2025": {
-        "date": "2025-06-04",
-        "practitioner": {"sector": "2", "optam": False, "rate": "above"},
-        "patient": {"birth_date": "2022-01-15", "sex": "m"},
-        "done": ["child_exam"],
-    },
-    "vrs-saturday-afternoon-duty": {
-        "date": "2025-03-08",
-        "time": "15:00",
-        "place": "home",
-        "patient": ADULT,
-        "circumstances": {"regulated_duty": True, "home_justified": True},
-        "done": ["visit"],
-    },
+    "household-second-patient": Pinned(
+        "trip_later_patient_consultation", {**HOME, "trip": "household_2_3", "done": ["visit"]}
+    ),
+    "ehpad-second-patient": Pinned(
+        "travel_once_per_trip",
+        {
+            **HOME,
+            "place": "institution",
+            "trip": "ehpad_2_3",
+            "travel": {"ik_distance": True, "km": 12},
+            "done": ["visit"],
+        },
+    ),
 }
-PINNED_DONE = {"coe": ["child_exam_certificate", "child_exam"]}
 
 
-def _pinned(name: str) -> Encounter:
+def _pinned(case: Pinned) -> Encounter:
     data: dict[str, Any] = {
-        "place": "office",
+        "date": "2025-03-05",
         "time": "10:00",
         "call_time": "09:00",
+        "place": "office",
         "practitioner": {"sector": "1", "rate": "opposable"},
-        "circumstances": SAS if name.startswith(("sas", "snp", "mrt")) else {},
-        "done": PINNED_DONE.get(name.split("-")[0], ["consultation"]),
+        "patient": ADULT,
+        "done": ["consultation"],
     }
-    data |= PINNED[name]
-    return Encounter.model_validate(data)
+    return Encounter.model_validate(data | case.encounter)
 
 
 @pytest.mark.parametrize("name", sorted(PINNED))
 def test_pinned_encounters_agree(nomenclature: Nomenclature, name: str) -> None:
     """Hand-picked encounters on the boundaries of the rules (hours, dates, ages, rates)."""
-    enc = _pinned(name)
-    values = nomenclature.context(enc).values
-    assert all(isinstance(v, str) for v in values.values())
+    case = PINNED[name]
+    enc = _pinned(case)
+    ctx = nomenclature.context(enc)
+    assert all(isinstance(v, str) for v in ctx.values.values())
+    model = build(ctx, enc.date, nomenclature.catalogue)
+    pc = model.solutions()
+    if case.rules:
+        kept = [r for r in model.rules if r.rule not in case.rules]
+        without = Model(model.situation, model.codes, kept)
+        assert without.solutions() != pc, f"{name} does not exercise {case.rules}"
     result = nomenclature.enumerate(enc, limit=100_000)
     asp = frozenset(frozenset(c.codes) for c in result.cotations)
-    pc = valid_cotations(nomenclature.context(enc), enc.date, nomenclature.catalogue)
-    comparison = Comparison(enc, asp, pc)
-    assert asp == pc, _report(nomenclature, comparison)
+    assert asp == pc, _report(nomenclature, Comparison(enc, asp, pc))

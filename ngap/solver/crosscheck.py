@@ -23,9 +23,6 @@ The generic conditions of ``actes_base.lp`` (what must be performed, where, by w
 on which base act) are declared by the topic functions and emitted once at the end, as in ASP
 where several declarations for one code are alternatives.  :func:`explain` lists the rules a
 given cotation breaks here, to compare with ``Nomenclature.check`` when the engines disagree.
-
-Departures from the rule base (search "DEPARTURE"): ``snp_outside_pdsa`` keeps the 20h-21h SAS
-exception on the evening of a Saturday or bridge day that the regional order leaves out of duty.
 """
 
 from __future__ import annotations
@@ -683,12 +680,9 @@ def soins_non_programmes(m: Model) -> None:
     # Rule snp_regulated.
     m.forbid("snp_regulated", "SNP", not sit.holds("regulated"))
     # Rule snp_outside_pdsa: except 20h-21h once the SHE hours are in force (22 Dec 2024), on an
-    # evening whose duty period begins at 20h.  DEPARTURE from soins_non_programmes.lp, which keys
-    # the exception on the calendar (Monday-Friday, not a bridge day): where the regional order
-    # does not extend duty to Saturday afternoon and bridge days (pdsa_extended = no), their
-    # evening is an ordinary one and the SAS act of 20h-21h keeps SNP + SHE (décision UNCAM
-    # 29 Oct 2024, NGAP art. 14.1.3: SHE for the SAS act between 19h and 21h; the .lp's own
-    # reason for excluding those days is that "the whole day is PDSA", untrue without the order).
+    # evening whose duty period begins at 20h (décision UNCAM 29 Oct 2024, NGAP art. 14.1.3: SHE
+    # for the SAS act between 19h and 21h): not a Sunday or holiday, nor a Saturday or bridge
+    # day whose afternoon the regional order already puts on duty.
     she_hour = sit.ordinary_evening_20_21 and sit.in_force("she_hours")
     m.forbid("snp_outside_pdsa", "SNP", sit.pdsa_hours and not she_hour)
     # Rule snp_no_cumul.
