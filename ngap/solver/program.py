@@ -7,6 +7,7 @@ literals (assumptions) for ``Control.solve``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -27,10 +28,8 @@ from ngap.model.vocabulary import (
 ZONES_GRIDS = (("metro", "std"), ("metro", "s2"), ("drom", "std"), ("drom", "s2"))
 
 
-def day_number(day: object) -> int:
-    import datetime as dt
-
-    assert isinstance(day, dt.date)
+def day_number(day: dt.date) -> int:
+    """YYYYMMDD, the form in which ASP compares dates."""
     return day.year * 10000 + day.month * 100 + day.day
 
 
