@@ -312,8 +312,10 @@ def vocabulary(as_json: JsonOpt = False) -> None:
 
 def _register_analysis() -> None:
     from ngap.analysis.cli import register
+    from ngap.audit.cli import register as register_audit
 
     register(app)
+    register_audit(app)
 
 
 _register_analysis()

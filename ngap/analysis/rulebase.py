@@ -461,6 +461,8 @@ def _static_findings(analyser: Analyser, spaces: list[EraSpace]) -> list[Finding
     for rule in sorted(set(catalogue.rules) - used):
         if catalogue.rules[rule].kind == "exception":
             continue
+        if not catalogue.rules[rule].file.endswith(".lp"):
+            continue  # a rule across encounters (ngap/audit/frequency.py), not of one encounter
         out.append(
             Finding(
                 "unused_rule",

@@ -47,7 +47,11 @@ def age_band(birth: dt.date, on: dt.date) -> str:
 
     Thresholds are pure months or pure days, so one month count and one day count decide all.
     """
-    months, days = completed_months(birth, on), (on - birth).days
+    return age_band_of(completed_months(birth, on), (on - birth).days)
+
+
+def age_band_of(months: int, days: int) -> str:
+    """``age_band`` from the completed months and the days of age (what the batch audit has)."""
     return f"a{sum(1 for t in AGE_THRESHOLDS if _reached(months, days, t))}"
 
 
@@ -86,7 +90,11 @@ def _reached(months: int, days: int, threshold: AgeThreshold) -> bool:
 
 def exam_window(birth: dt.date, on: dt.date) -> str:
     """coe / mandatory / none for a child born on ``birth`` examined on ``on``."""
-    months, days = completed_months(birth, on), (on - birth).days
+    return exam_window_of(completed_months(birth, on), (on - birth).days, on >= CALENDAR_2025)
+
+
+def exam_window_of(months: int, days: int, calendar_2025: bool) -> str:
+    """``exam_window`` from the age in months and days and the calendar in force."""
     if months >= 17 * 12:
         return "none"
 
@@ -96,7 +104,7 @@ def exam_window(birth: dt.date, on: dt.date) -> str:
 
     if any(inside(w) for w in COE_WINDOWS):
         return "coe"
-    windows = MANDATORY_2025 if on >= CALENDAR_2025 else MANDATORY_2019
+    windows = MANDATORY_2025 if calendar_2025 else MANDATORY_2019
     if any(inside(w) for w in windows):
         return "mandatory"
     return "none"

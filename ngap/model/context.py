@@ -25,6 +25,12 @@ class Context:
     era: Era
     values: dict[str, Value]
     km: float
+    date: dt.date | None = None
+    """The date judged (None when only the era is known)."""
+
+    @property
+    def day(self) -> str:
+        return (self.date or self.era.start).isoformat()
 
     def fixed(self, dim: str) -> str | None:
         value = self.values.get(dim)
@@ -94,4 +100,4 @@ def derive(enc: Encounter, eras: tuple[Era, ...]) -> Context:
     done = set(enc.done)
     for activity in (*ACTIVITIES, *CCAM_ACTS):
         values[f"done:{activity}"] = "yes" if activity in done else "no"
-    return Context(era=era, values=values, km=enc.travel.km)
+    return Context(era=era, values=values, km=enc.travel.km, date=enc.date)

@@ -136,6 +136,7 @@ class Nomenclature:
     def _brave_bills(self, program: GroundProgram, assumptions: list[int]) -> set[str]:
         conf = program.control.configuration.solve
         conf.enum_mode, conf.opt_mode, conf.models = "brave", "ignore", "0"  # type: ignore[union-attr]
+        conf.project = "no"  # type: ignore[union-attr]
         found: set[str] = set()
 
         def on_model(model: clingo.Model) -> None:
@@ -217,6 +218,10 @@ class Nomenclature:
         conf = program.control.configuration.solve
         conf.opt_mode = opt_mode  # type: ignore[union-attr]
         conf.models = str(models)  # type: ignore[union-attr]
+        # Enumerate answers, not contexts: models that differ only in open context atoms that
+        # change nothing billed are one answer (projection on the shown atoms).  Without it an
+        # encounter with twenty unknown facts has millions of optimal models.
+        conf.project = "show" if open_dims and models != 1 else "no"  # type: ignore[union-attr]
         found: list[_Model] = []
         table = program.ctx_literals
 
@@ -241,7 +246,7 @@ class Nomenclature:
         return found
 
     # ----------------------------------------------------------------- building answers
-    def _cotation(self, model: _Model, ctx: Context, encounter: Encounter) -> Cotation:
+    def _cotation(self, model: _Model, ctx: Context, done: Sequence[str]) -> Cotation:
         amounts: dict[str, int] = {}
         rates: dict[str, int] = {}
         unpriced: set[str] = set()
@@ -257,7 +262,7 @@ class Nomenclature:
             elif name == "unconfirmed_line":
                 unconfirmed.add(sym.arguments[0].string)
         lines = []
-        records = [ACTIVITY_OF_REFINED[a] for a in ACTIVITY_OF_REFINED if a in encounter.done]
+        records = [ACTIVITY_OF_REFINED[a] for a in ACTIVITY_OF_REFINED if a in done]
         for code in sorted(rates, key=self._order):
             info = self.catalogue.codes[code]
             rate = rates[code]
@@ -325,14 +330,20 @@ class Nomenclature:
     # ----------------------------------------------------------------- public API
     def optimise(self, encounter: Encounter) -> OptimiseResult:
         """Every cotation of maximal total that breaks no rule (ties included)."""
-        ctx = self.context(encounter)
+        return self.optimise_context(self.context(encounter), encounter.done)
+
+    def optimise_context(self, ctx: Context, done: Sequence[str]) -> OptimiseResult:
+        """``optimise`` for an already derived context (the batch audit derives its own)."""
         program = self._program_for(ctx)
         lits, open_dims = self._assumptions(ctx, program)
         lits.append(-program.violated_literal)
         models = self._solve(program, lits, open_dims, opt_mode="optN")
         optimal = [m for m in models if m.proven] or models[-1:]
-        cotations = self._unique(self._cotation(m, ctx, encounter) for m in optimal)
-        return OptimiseResult(encounter.date.isoformat(), str(ctx.era), tuple(cotations))
+        cotations = self._unique(self._cotation(m, ctx, done) for m in optimal)
+        # Ties in a canonical order, whatever order the solver found them in: the same answer
+        # from every process and grounding (the batch engines must agree row for row).
+        cotations.sort(key=lambda c: (len(c.lines), c.codes))
+        return OptimiseResult(ctx.day, str(ctx.era), tuple(cotations))
 
     def enumerate(self, encounter: Encounter, limit: int = 50) -> EnumerateResult:
         """Every valid cotation, ranked by total (highest first), at most ``limit``."""
@@ -342,7 +353,7 @@ class Nomenclature:
         lits.append(-program.violated_literal)
         cap = 20000
         models = self._solve(program, lits, open_dims, opt_mode="ignore", models=cap)
-        cotations = self._unique(self._cotation(m, ctx, encounter) for m in models)
+        cotations = self._unique(self._cotation(m, ctx, encounter.done) for m in models)
         cotations.sort(key=lambda c: (-c.total_cents, len(c.lines), c.codes))
         truncated = len(models) >= cap or len(cotations) > limit
         return EnumerateResult(
@@ -351,10 +362,17 @@ class Nomenclature:
 
     def check(self, encounter: Encounter, claimed: Sequence[str] | None = None) -> CheckResult:
         """Judge a claimed coding: violations with their articles, and the money at stake."""
-        codes, replaced = self.normalise_claim(
-            claimed if claimed is not None else (encounter.claimed or ())
+        return self.check_context(
+            self.context(encounter),
+            encounter.done,
+            claimed if claimed is not None else (encounter.claimed or ()),
         )
-        ctx = self.context(encounter)
+
+    def check_context(
+        self, ctx: Context, done: Sequence[str], claimed: Sequence[str]
+    ) -> CheckResult:
+        """``check`` for an already derived context (the batch audit derives its own)."""
+        codes, replaced = self.normalise_claim(claimed)
         claim = set(codes)
         program = self._program_for(ctx)
         if not claim <= program.bill_literals.keys():
@@ -364,7 +382,7 @@ class Nomenclature:
         lits += [lit if c in claim else -lit for c, lit in program.bill_literals.items()]
         models = self._solve(program, lits, open_dims, opt_mode="opt")
         best = models[-1]
-        cotation = self._cotation(best, ctx, encounter)
+        cotation = self._cotation(best, ctx, done)
         violations = self._violations(best)
         conditions: dict[str, tuple[str, ...]] = {}
         if violations:
@@ -373,10 +391,10 @@ class Nomenclature:
             status = "valid"
         else:
             status, conditions = self._conditions(program, lits, open_dims)
-        optimum = self.optimise(encounter).best
+        optimum = self.optimise_context(ctx, done).best
         diff = cotation.total_cents - optimum.total_cents
         return CheckResult(
-            encounter.date.isoformat(),
+            ctx.day,
             str(ctx.era),
             cotation,
             status,
@@ -386,6 +404,28 @@ class Nomenclature:
             diff,
             replaced,
         )
+
+    def judge_context(
+        self, ctx: Context, claim: Sequence[str]
+    ) -> tuple[str, dict[str, tuple[str, ...]]]:
+        """Only the verdict of a (normalised) claim: valid, conditional (and on what), violation.
+
+        Cheaper than ``check_context`` (no optimum, no amounts): the batch audit uses it to tell
+        which claimed line carries which condition.
+        """
+        wanted = set(claim)
+        program = self._program_for(ctx)
+        if not wanted <= program.bill_literals.keys():
+            program = self.full_program(ctx.era)
+        lits, open_dims = self._assumptions(ctx, program)
+        lits += [lit if c in wanted else -lit for c, lit in program.bill_literals.items()]
+        if not self._solve(
+            program, [*lits, -program.violated_literal], [], opt_mode="ignore", models=1
+        ):
+            return "violation", {}
+        if not open_dims:
+            return "valid", {}
+        return self._conditions(program, lits, open_dims)
 
     def _conditions(
         self, program: GroundProgram, lits: list[int], open_dims: list[str]

@@ -160,6 +160,11 @@ class GroundProgram:
     """Dimensions fixed as facts in this grounding (besides the era)."""
 
 
+def _quiet(code: clingo.MessageCode, message: str) -> None:
+    """Solver notes are not for users (e.g. clasp's remark on projection with optimisation:
+    our objective depends only on the shown atoms projected on, so it does not apply)."""
+
+
 def ground(
     catalogue: Catalogue,
     eras: tuple[Era, ...],
@@ -167,7 +172,7 @@ def ground(
     fixed: dict[str, str] | None = None,
     candidates: frozenset[str] | None = None,
 ) -> GroundProgram:
-    ctl = clingo.Control(["--warn=none", *args])
+    ctl = clingo.Control(["--warn=none", *args], logger=_quiet)
     root = resources.files("ngap.asp_rules")
     with resources.as_file(root.joinpath("ngap.lp")) as path:
         ctl.load(str(path))

@@ -1,0 +1,1 @@
+"""Batch audit of coded encounters (``ngap audit``): readers, chunk core, engines, report."""

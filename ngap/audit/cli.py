@@ -1,0 +1,168 @@
+"""``ngap audit`` and ``ngap report``: the batch audit on the command line.
+
+Exit status: 0 the audit ran (whatever it found), 2 the command could not run (no such file,
+an output directory holding another audit, a resume whose inputs changed...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from ngap.io import InputError
+
+err = Console(stderr=True)
+out = Console()
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    return typer.Exit(2)
+
+
+def audit_command(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Encounter tables (.csv, .jsonl, .parquet) or SNDS ER_PRS_F line extracts "
+            "(.csv / .parquet with a PRS_NAT_REF column).",
+        ),
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="Output format: parquet, csv or jsonl.")
+    ] = "parquet",
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (streaming, process pool) or spark.")
+    ] = "local",
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes (local).")] = 1,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted audit in --out.")
+    ] = False,
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", help="Rows per chunk (atomic unit of output).")
+    ] = 50_000,
+    today: Annotated[
+        str | None,
+        typer.Option("--today", help="Treat dates after this day as impossible (ISO date)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Audit coded encounters in bulk against the rules of each encounter's date."""
+    from ngap.audit.runner import Progress as Hooks
+    from ngap.audit.runner import Settings, count_records, run_audit
+
+    try:
+        day = dt.date.fromisoformat(today) if today else None
+    except ValueError as error:
+        raise _fail(f"--today: {today!r} is not an ISO date") from error
+    if workers < 1 or chunk_rows < 1:
+        raise _fail("--workers and --chunk-rows must be at least 1")
+    for path in inputs:
+        if not path.is_file():
+            raise _fail(f"{path}: no such file")
+    if fmt not in ("parquet", "csv", "jsonl"):
+        raise _fail(f"unknown output format {fmt!r}; expected parquet, csv or jsonl")
+    if engine not in ("local", "spark"):
+        raise _fail(f"unknown engine {engine!r}; expected local or spark")
+    settings = Settings(
+        inputs=list(inputs),
+        out=out_dir,
+        format=fmt,
+        workers=workers,
+        resume=resume,
+        chunk_rows=chunk_rows,
+        today=day,
+    )
+    try:
+        if engine == "spark":
+            from ngap.audit.spark_engine import run_spark
+
+            outcome = run_spark(settings)
+        elif engine == "local":
+            total = None if quiet else count_records(settings.inputs)
+            with Progress(
+                TextColumn("[bold]audit"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} rows/s"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                disable=quiet,
+                transient=False,
+            ) as bar:
+                task = bar.add_task("audit", total=total, rate="-")
+                started = dt.datetime.now()
+
+                def advance(rows: int) -> None:
+                    bar.advance(task, rows)
+                    elapsed = (dt.datetime.now() - started).total_seconds() or 1e-9
+                    done = bar.tasks[0].completed
+                    bar.update(task, rate=f"{done / elapsed:,.0f}")
+
+                def warn(message: str) -> None:
+                    if not quiet:
+                        bar.console.print(f"[yellow]warning:[/] {escape(message)}")
+
+                outcome = run_audit(settings, Hooks(total, advance, warn))
+        else:
+            raise _fail(f"unknown engine {engine!r}; expected local or spark")
+    except InputError as error:
+        raise _fail(str(error)) from error
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(outcome.by_status.items()))
+    if not quiet:
+        out.print(
+            f"{outcome.rows_in} rows in, {outcome.rows_out} rows out ({statuses}) in "
+            f"{outcome.seconds:.1f} s"
+            + (
+                f"; {outcome.resumed_chunks} chunks kept from the interrupted run"
+                if outcome.resumed_chunks
+                else ""
+            )
+        )
+        out.print(f"output: {escape(str(out_dir))}/encounters.{fmt}, report.html, summary.json")
+
+
+def report_command(
+    directory: Annotated[Path, typer.Argument(help="Output directory of ngap audit.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """(Re)build summary.json and report.html of an audit directory."""
+    from ngap.audit.report import build_report
+
+    if not (directory / "parts").is_dir():
+        raise _fail(f"{directory}: not an audit directory (no parts/)")
+    summary = build_report(directory)
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    else:
+        out.print(f"{escape(str(directory))}/report.html and summary.json written")
+
+
+def table_schema_command() -> None:
+    """The encounter-table layout of ``ngap audit`` as a Frictionless Table Schema (JSON)."""
+    from ngap.audit.columns import table_schema
+
+    print(json.dumps(table_schema(), ensure_ascii=False, indent=2))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``audit``, ``report`` and ``table-schema`` to the ``ngap`` command line."""
+    app.command("audit")(audit_command)
+    app.command("report")(report_command)
+    app.command("table-schema")(table_schema_command)

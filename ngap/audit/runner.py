@@ -1,0 +1,327 @@
+"""The local engine: stream every input in chunks, audit them (in a process pool if asked),
+write each chunk's output atomically, and keep a manifest so that ``--resume`` after a crash or
+``kill -9`` continues without a lost or duplicated row.
+
+Layout of the output directory::
+
+    manifest.json                  inputs, settings, and every finished chunk with its counts
+    parts/encounters-I-C.parquet   audit rows of chunk C of input I (written to a temporary name,
+    parts/lines-I-C.parquet        then renamed: a chunk is there whole or not at all)
+    encounters.<format>            every audit row, one per input record (rows in = rows out)
+    findings.<format>              rules across encounters (frequency, sequence, trips)
+    summary.json, report.html      the report (``ngap report DIR`` rebuilds them)
+
+A chunk is identified by its input and its rank in that input; chunking is deterministic for
+a given file and chunk size, and the manifest records both, so a resumed run skips exactly the
+chunks that were finished.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ngap.audit.batches import RawBatch
+from ngap.audit.core import OUTPUT_SCHEMA, Auditor, lines_of
+from ngap.audit.readers import DEFAULT_CHUNK, detect_format, read
+from ngap.io import InputError
+
+MANIFEST = "manifest.json"
+OUTPUT_FORMATS = ("parquet", "csv", "jsonl")
+
+
+@dataclass
+class Settings:
+    inputs: list[Path]
+    out: Path
+    format: str = "parquet"
+    workers: int = 1
+    resume: bool = False
+    chunk_rows: int = DEFAULT_CHUNK
+    memo_size: int = 50_000
+    report: bool = True
+    today: dt.date | None = None
+
+
+@dataclass
+class Progress:
+    """What a progress display needs; ``advance`` is called after every chunk."""
+
+    total: int | None = None
+    advance: Callable[[int], None] = lambda rows: None
+    warn: Callable[[str], None] = lambda message: None
+
+
+@dataclass
+class Outcome:
+    rows_in: int = 0
+    rows_out: int = 0
+    chunks: int = 0
+    resumed_chunks: int = 0
+    seconds: float = 0.0
+    by_status: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------- manifest
+def _fingerprint(path: Path) -> dict[str, Any]:
+    stat = path.stat()
+    return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _open_manifest(settings: Settings, formats: list[str]) -> dict[str, Any]:
+    path = settings.out / MANIFEST
+    inputs = [
+        {**_fingerprint(p), "format": f} for p, f in zip(settings.inputs, formats, strict=True)
+    ]
+    wanted = {"inputs": inputs, "chunk_rows": settings.chunk_rows}
+    if path.exists():
+        if not settings.resume:
+            raise InputError(
+                f"{settings.out} already holds an audit ({MANIFEST}); "
+                "use --resume to continue it, or choose another --out"
+            )
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        previous = {"inputs": manifest.get("inputs"), "chunk_rows": manifest.get("chunk_rows")}
+        if previous != wanted:
+            raise InputError(
+                f"{settings.out}: cannot resume, the inputs or the chunk size changed since the "
+                "interrupted run (same files, unchanged, and the same --chunk-rows are needed)"
+            )
+        return manifest
+    settings.out.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        **wanted,
+        "version": 1,
+        "engine": "local",
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "chunks": {},
+    }
+    _write_json(path, manifest)
+    return manifest
+
+
+# ---------------------------------------------------------------------------------- workers
+_AUDITOR: Auditor | None = None
+
+
+def _auditor(memo_size: int, today: dt.date | None) -> Auditor:
+    """The process's auditor: the rule base is grounded once per process."""
+    global _AUDITOR
+    if _AUDITOR is None:
+        _AUDITOR = Auditor(memo_size=memo_size, today=today)
+    return _AUDITOR
+
+
+def audit_chunk(
+    batch: RawBatch, parts: Path, name: str, memo_size: int, today: dt.date | None
+) -> dict[str, Any]:
+    """Audit one chunk and write its two part files atomically; return its counts."""
+    out = _auditor(memo_size, today).audit(batch)
+    table = pa.Table.from_batches([out], schema=OUTPUT_SCHEMA)
+    lines = lines_of(table)
+    _write_parquet(table, parts / f"encounters-{name}.parquet")
+    _write_parquet(lines, parts / f"lines-{name}.parquet")
+    statuses: dict[str, int] = {}
+    for status in table.column("status").to_pylist():
+        statuses[status] = statuses.get(status, 0) + 1
+    return {
+        "rows_in": batch.table.num_rows + len(batch.bad),
+        "rows_out": table.num_rows,
+        "by_status": statuses,
+    }
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------- run
+def _chunks(settings: Settings, formats: list[str]) -> Iterator[tuple[str, RawBatch]]:
+    for index, (path, fmt) in enumerate(zip(settings.inputs, formats, strict=True)):
+        for rank, batch in enumerate(read(path, settings.chunk_rows, fmt, settings.today)):
+            yield f"{index:03d}-{rank:06d}", batch
+
+
+def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
+    """Audit every input into ``settings.out``; resumable; returns the counts."""
+    progress = progress or Progress()
+    start = time.perf_counter()
+    if settings.format not in OUTPUT_FORMATS:
+        raise InputError(
+            f"unknown output format {settings.format!r}; expected {', '.join(OUTPUT_FORMATS)}"
+        )
+    for path in settings.inputs:
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
+    formats = [detect_format(p) for p in settings.inputs]
+    manifest = _open_manifest(settings, formats)
+    parts = settings.out / "parts"
+    parts.mkdir(exist_ok=True)
+    done: dict[str, Any] = manifest["chunks"]
+    outcome = Outcome()
+    warned: set[str] = set()
+
+    def record(name: str, counts: dict[str, Any]) -> None:
+        done[name] = counts
+        _write_json(settings.out / MANIFEST, manifest)
+        progress.advance(counts["rows_in"])
+
+    def note(batch: RawBatch) -> None:
+        if batch.unknown_columns and batch.source not in warned:
+            warned.add(batch.source)
+            message = (
+                f"{batch.source}: columns not in the encounter layout, ignored: "
+                f"{', '.join(batch.unknown_columns)}"
+            )
+            outcome.warnings.append(message)
+            progress.warn(message)
+
+    chunks = _chunks(settings, formats)
+    if settings.workers <= 1:
+        for name, batch in chunks:
+            note(batch)
+            if name in done:
+                outcome.resumed_chunks += 1
+                progress.advance(done[name]["rows_in"])
+                continue
+            record(name, audit_chunk(batch, parts, name, settings.memo_size, settings.today))
+    else:
+        with ProcessPoolExecutor(max_workers=settings.workers) as pool:
+            pending: dict[Future[dict[str, Any]], str] = {}
+            for name, batch in chunks:
+                note(batch)
+                if name in done:
+                    outcome.resumed_chunks += 1
+                    progress.advance(done[name]["rows_in"])
+                    continue
+                while len(pending) >= 2 * settings.workers:  # bounded: memory stays flat
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        record(pending.pop(future), future.result())
+                future = pool.submit(
+                    audit_chunk, batch, parts, name, settings.memo_size, settings.today
+                )
+                pending[future] = name
+            for future in list(pending):
+                record(pending.pop(future), future.result())
+
+    manifest.setdefault("warnings", outcome.warnings)
+    if settings.resume and outcome.resumed_chunks:
+        manifest.setdefault("resumes", []).append(
+            {
+                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "kept_chunks": outcome.resumed_chunks,
+            }
+        )
+    finish(settings.out, settings.format)
+    for counts in done.values():
+        outcome.rows_in += counts["rows_in"]
+        outcome.rows_out += counts["rows_out"]
+        for status, count in counts["by_status"].items():
+            outcome.by_status[status] = outcome.by_status.get(status, 0) + count
+    outcome.chunks = len(done)
+    outcome.seconds = time.perf_counter() - start
+    manifest.update(
+        rows_in=outcome.rows_in,
+        rows_out=outcome.rows_out,
+        seconds=round(outcome.seconds, 3),
+        format=settings.format,
+        finished=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+    _write_json(settings.out / MANIFEST, manifest)
+    if settings.report:
+        from ngap.audit.report import build_report
+
+        build_report(settings.out)
+    return outcome
+
+
+def finish(out: Path, fmt: str, findings: pa.Table | None = None, *, across: bool = True) -> None:
+    """The rules across encounters (unless given), then the exports in the chosen format."""
+    parts = sorted((out / "parts").glob("encounters-*.parquet"))
+    lines = sorted((out / "parts").glob("lines-*.parquet"))
+    if across:
+        findings = find_across(out / "parts", lines)
+    if findings is not None:
+        _write_parquet(findings, out / "findings.parquet")
+        if fmt != "parquet":
+            export(iter(findings.to_batches()), findings.schema, out / f"findings.{fmt}", fmt)
+    export(_public_batches(parts), _public_schema(), out / f"encounters.{fmt}", fmt)
+
+
+def find_across(parts: Path, lines: list[Path]) -> pa.Table | None:
+    """Findings of the rules across encounters over every lines part (DuckDB, out of core)."""
+    if not lines:
+        return None
+    from ngap.audit.frequency import find_duckdb
+
+    return find_duckdb(str(parts / "lines-*.parquet"))
+
+
+def _public_schema() -> pa.Schema:
+    return pa.schema([f for f in OUTPUT_SCHEMA if not f.name.startswith("_")])
+
+
+def _public_batches(parts: list[Path]) -> Iterator[pa.RecordBatch]:
+    names = _public_schema().names
+    for part in parts:
+        yield from pq.ParquetFile(part).iter_batches(columns=names)
+
+
+def export(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, fmt: str) -> None:
+    """Stream batches into one file of the chosen format (atomically)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    if fmt == "parquet":
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+    elif fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        with pacsv.CSVWriter(tmp, schema) as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+    else:
+        with tmp.open("w", encoding="utf-8") as handle:
+            for batch in batches:
+                for row in batch.to_pylist():
+                    handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def count_records(paths: list[Path]) -> int | None:
+    """Records in the inputs, for the progress bar's ETA (a fast byte scan; None if unknown)."""
+    total = 0
+    for path in paths:
+        fmt = detect_format(path)
+        if fmt == "parquet":
+            total += pq.ParquetFile(path).metadata.num_rows
+            continue
+        if path.suffix.lower() == ".parquet":
+            total += pq.ParquetFile(path).metadata.num_rows
+            continue
+        lines = 0
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 24):
+                lines += block.count(b"\n")
+        total += max(lines - (0 if fmt == "jsonl" else 1), 0)
+    return total
