@@ -115,8 +115,8 @@ def encode(table: pa.Table, column: Column, claimable: Sequence[str]) -> Coded:
     values: list[Any] = []
     errors: list[str | None] = []
     for item in uniques:
-        if item == "" and listed:
-            value, error = ((), None)
+        if item == "" and listed:  # an empty list: nothing done / claimed, else an empty cell
+            value, error = ((), None) if column.kind == "codes" else empty_value(column)
         else:
             value, error = parse(item)
         values.append(value)

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from ngap.audit.batches import BadRow, RawBatch
 from ngap.audit.columns import LINE_COLUMNS, OUTPUT_COLUMNS
-from ngap.audit.contexts import KEY_DIMS, ContextDeriver, RowKey
+from ngap.audit.contexts import ContextDeriver, RowKey
 from ngap.model.context import Context
 from ngap.solver.engine import Nomenclature, UnknownCodeError
 from ngap.solver.results import CheckResult

@@ -296,10 +296,9 @@ def _delimiter(path: Path) -> str | None:
 
 def _connect() -> duckdb.DuckDBPyConnection:
     """One thread and insertion order kept, so that row numbers follow the file."""
-    con = duckdb.connect()
-    con.execute("SET threads=1")
-    con.execute("SET preserve_insertion_order=true")
-    return con
+    from ngap.audit.duck import connect
+
+    return connect(ordered=True)
 
 
 def _is_encoding_error(error: Exception) -> bool:

@@ -692,11 +692,13 @@ def find_duckdb(lines_glob: str, con: duckdb.DuckDBPyConnection | None = None) -
 
     Creates (or replaces) the temporary view ``lines`` and the macro ``array_join`` on ``con``.
     """
-    import duckdb
 
     if _no_local_file(lines_glob):
         return FINDINGS_SCHEMA.empty_table()
-    con = con if con is not None else duckdb.connect()
+    if con is None:
+        from ngap.audit.duck import connect
+
+        con = connect()
     source = f"read_parquet({_quote(lines_glob)}, union_by_name = true)"
     available = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
     con.execute("CREATE OR REPLACE TEMP MACRO array_join(a, s) AS array_to_string(a, s)")

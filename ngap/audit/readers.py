@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -25,6 +28,8 @@ from ngap.audit.columns import INPUT_COLUMNS
 from ngap.io import InputError
 
 DEFAULT_CHUNK = 50_000
+BLOCK_BYTES = 1 << 22
+"""Bytes of CSV parsed at a time (the parser reads one block ahead of the batches it hands out)."""
 FORMATS = ("csv", "jsonl", "parquet", "dcir")
 
 
@@ -70,9 +75,14 @@ def unknown_columns(names: list[str]) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------------------------- CSV
 def _header(path: Path) -> str:
+    """The first line that is not blank: the CSV parser skips blank lines before the header."""
     with path.open("rb") as handle:
-        first = handle.readline(1 << 20)
-    return first.decode("utf-8-sig", errors="replace")
+        for number, raw in enumerate(iter(lambda: handle.readline(1 << 20), b"")):
+            line = raw.decode("utf-8", errors="replace")
+            line = line.removeprefix("\ufeff") if number == 0 else line
+            if line.strip("\r\n"):
+                return line
+    return ""
 
 
 def _delimiter(header: str) -> str:
@@ -80,13 +90,74 @@ def _delimiter(header: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
+class _Utf8Stream(io.RawIOBase):
+    """A file's bytes as valid UTF-8: what is not UTF-8 becomes U+FFFD; a final line break.
+
+    The CSV parser decodes the text of a row of the wrong width strictly and fails on the whole
+    file when that row is not UTF-8, and it cannot read a header that does not end its line:
+    both are avoided here, and ``_decode`` reports the cells that hold U+FFFD.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._handle = path.open("rb")
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = b""
+        self._last = b"\n"
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._done and len(self._pending) < len(buffer):
+            raw = self._handle.read(1 << 20)
+            text = self._decoder.decode(raw, final=not raw).encode("utf-8")
+            if not raw:
+                self._done = True
+                if self._last not in (b"\n", b"\r"):
+                    text += b"\n"
+            if text:
+                self._last = text[-1:]
+                self._pending += text
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
+def _unique(names: list[str]) -> tuple[list[str], str | None]:
+    """Names made unique (a repeat becomes ``name (column N)``) and, if an input column is
+    repeated, the reason every row is bad input: which of the two to audit cannot be told."""
+    seen: set[str] = set()
+    out: list[str] = []
+    repeated: list[str] = []
+    for position, name in enumerate(names, start=1):
+        if name in seen:
+            if (name in INPUT_COLUMNS or name.startswith("_")) and name not in repeated:
+                repeated.append(name)
+            name = f"{name} (column {position})"
+        seen.add(name)
+        out.append(name)
+    if not repeated:
+        return out, None
+    return out, "; ".join(f"{name}: column repeated in the header" for name in repeated)
+
+
 def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
-    """CSV with a header line; delimiter sniffed (, ; tab |); every column read as text."""
-    header = _header(path).rstrip("\r\n")
-    if not header.strip():
+    """CSV with a header line; delimiter sniffed (, ; tab |); every column read as text.
+
+    Blank lines are no records.  Record ``n`` is the ``n``-th record after the header, a row of
+    the wrong width included (the parser numbers them so); the parser reports those up to a
+    block ahead of the rows it hands out, so good rows take the numbers the bad ones left free.
+    """
+    header = _header(path)
+    if not header:
         return
-    delimiter = _delimiter(header)
-    names = [n.strip().strip('"') for n in header.split(delimiter)]
+    delimiter = _delimiter(header.rstrip("\r\n"))
     source = str(path)
     skipped: list[BadRow] = []
 
@@ -104,45 +175,69 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
         )
         return "skip"
 
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(block_size=1 << 22, use_threads=False),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.binary() for n in names},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-        ),
-    )
+    options = pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False)
+
+    def parse(handler: Any) -> pacsv.ParseOptions:
+        # A quoted cell may hold a line break: without this, a block boundary inside it splits
+        # the record in two (or stops the parser).
+        return pacsv.ParseOptions(
+            delimiter=delimiter, newlines_in_values=True, invalid_row_handler=handler
+        )
+
+    with _Utf8Stream(path) as probe:  # the header as the parser reads it (quotes and all)
+        parsed = pacsv.open_csv(probe, read_options=options, parse_options=parse(_skip))
+        parsed_names = parsed.schema.names
+    names, repeated = _unique([n.strip() for n in parsed_names])
+    stream = _Utf8Stream(path)
+    try:
+        reader = pacsv.open_csv(
+            stream,
+            read_options=options,
+            parse_options=parse(on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in parsed_names},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except BaseException:
+        stream.close()
+        raise
     unknown = unknown_columns(names)
-    record = 1
+    cursor = 1
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
 
-    def flush() -> RawBatch:
-        nonlocal record, pending, pending_rows
-        table = pa.Table.from_batches(pending)
-        bad = [b for b in skipped]
-        skipped.clear()
-        count = table.num_rows + len(bad)
-        taken = {b.row for b in bad}
-        numbers = [r for r in range(record, record + count) if r not in taken]
-        out = _decode(table, source, numbers)
+    def flush(last: bool) -> RawBatch:
+        nonlocal cursor, pending, pending_rows
+        table = pa.Table.from_batches(pending, schema=reader.schema).rename_columns(names)
+        taken = {b.row for b in skipped}
+        numbers = []
+        for _ in range(table.num_rows):
+            while cursor in taken:
+                cursor += 1
+            numbers.append(cursor)
+            cursor += 1
+        bad = [b for b in skipped if last or b.row < cursor]
+        skipped[:] = [b for b in skipped if not (last or b.row < cursor)]
+        out = _decode(table, source, numbers, repeated)
         out.bad = bad
         out.unknown_columns = unknown
-        record += count
         pending, pending_rows = [], 0
         return out
 
-    for batch in reader:
-        pending.append(batch)
-        pending_rows += batch.num_rows
-        if pending_rows >= chunk_rows:
-            yield from _split(flush(), chunk_rows)
-    if pending or skipped:
-        if not pending:
-            pending.append(pa.RecordBatch.from_pylist([], schema=reader.schema))
-        yield from _split(flush(), chunk_rows)
+    with stream:
+        for batch in reader:
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            if pending_rows >= chunk_rows:
+                yield from _split(flush(last=False), chunk_rows)
+        if pending or skipped:
+            yield from _split(flush(last=True), chunk_rows)
+
+
+def _skip(row: Any) -> str:
+    return "skip"
 
 
 def _split(batch: RawBatch, chunk_rows: int) -> Iterator[RawBatch]:
@@ -164,35 +259,22 @@ def _split(batch: RawBatch, chunk_rows: int) -> Iterator[RawBatch]:
         )
 
 
-def _decode(table: pa.Table, source: str, numbers: list[int]) -> RawBatch:
-    """Binary CSV cells to text; a cell that is not UTF-8 makes its row bad input."""
-    columns = []
-    errors: list[str | None] = [None] * table.num_rows
-    for name in table.column_names:
-        column = table.column(name)
-        try:
-            columns.append(column.cast(pa.string()))
-        except (pa.ArrowInvalid, UnicodeDecodeError):
-            values = column.to_pylist()
-            decoded: list[str | None] = []
-            for i, value in enumerate(values):
-                if value is None:
-                    decoded.append(None)
-                    continue
-                try:
-                    decoded.append(value.decode("utf-8"))
-                except UnicodeDecodeError as error:
-                    decoded.append(value.decode("utf-8", errors="replace"))
-                    msg = (
-                        f"{name}: bytes that are not UTF-8 ({error.reason}); save the file as UTF-8"
-                    )
-                    errors[i] = msg if errors[i] is None else f"{errors[i]}; {msg}"
-            columns.append(pa.chunked_array([pa.array(decoded, pa.string())]))
+def _decode(
+    table: pa.Table, source: str, numbers: list[int], problem: str | None = None
+) -> RawBatch:
+    """A cell holding U+FFFD (bytes that were not UTF-8) makes its row bad input; so does a
+    ``problem`` of the whole file."""
+    errors: list[str | None] = [problem] * table.num_rows
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        found = pc.fill_null(pc.match_substring(column, "\ufffd"), False)
+        for i in np.flatnonzero(found.to_numpy(zero_copy_only=False)).tolist():
+            msg = f"{name}: bytes that are not UTF-8; save the file as UTF-8"
+            errors[i] = msg if errors[i] is None else f"{errors[i]}; {msg}"
     first = numbers[0] if numbers else 1
     return RawBatch(
         source,
         first,
-        pa.table(columns, names=table.column_names),
+        table,
         pa.array(numbers, pa.int64()),
         errors=pa.array(errors, pa.string()) if any(errors) else None,
     )
@@ -230,6 +312,29 @@ def _absent(name: str) -> str | None:
     return None if error else _cell(value)
 
 
+def _parse_line(
+    raw: bytes, decoder: codecs.IncrementalDecoder
+) -> tuple[dict[str, Any] | None, str]:
+    """The flat row of one JSONL line, or (None, why it is no encounter row)."""
+    try:
+        text = decoder.decode(raw, final=True)
+        data = json.loads(text)
+        if "\\u" in text:  # an escaped half of a surrogate pair is no character
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        if not isinstance(data, dict):
+            return None, f"a JSON object is expected, not {type(data).__name__}"
+        return _flatten(data), ""
+    except UnicodeDecodeError as error:
+        decoder.reset()
+        return None, f"not UTF-8 ({error.reason})"
+    except UnicodeEncodeError as error:
+        return None, f"a \\u escape that is no character ({error.reason})"
+    except json.JSONDecodeError as error:
+        return None, f"not JSON ({error.msg}, column {error.colno})"
+    except RecursionError:
+        return None, "JSON nested too deeply"
+
+
 def read_jsonl(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
     """One JSON object per line, flat columns or nested encounter objects."""
     source = str(path)
@@ -244,41 +349,12 @@ def read_jsonl(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch
             if not raw.strip():
                 continue
             record += 1
-            try:
-                text = decoder.decode(raw, final=True)
-                data = json.loads(text)
-            except UnicodeDecodeError as error:
+            flat, problem = _parse_line(raw, decoder)
+            if flat is None:
                 bad.append(
-                    BadRow(
-                        source,
-                        record,
-                        f"line {line_number}: not UTF-8 ({error.reason})",
-                        line=line_number,
-                    )
-                )
-                decoder.reset()
-                continue
-            except json.JSONDecodeError as error:
-                bad.append(
-                    BadRow(
-                        source,
-                        record,
-                        f"line {line_number}: not JSON ({error.msg}, column {error.colno})",
-                        line=line_number,
-                    )
+                    BadRow(source, record, f"line {line_number}: {problem}", line=line_number)
                 )
                 continue
-            if not isinstance(data, dict):
-                bad.append(
-                    BadRow(
-                        source,
-                        record,
-                        f"line {line_number}: a JSON object is expected, not {type(data).__name__}",
-                        line=line_number,
-                    )
-                )
-                continue
-            flat = _flatten(data)
             names.update(dict.fromkeys(flat))
             rows.append(flat)
             numbers.append(record)
@@ -300,7 +376,9 @@ def _jsonl_batch(
         name: pa.array([_cell(r[name]) if name in r else _absent(name) for r in rows], pa.string())
         for name in names
     }
-    table = pa.table(columns) if columns else pa.table({"id": pa.array([], pa.string())})
+    if not columns:  # only empty objects so far: as many rows, every column missing
+        columns = {"_notes": pa.nulls(len(rows), pa.string())}
+    table = pa.table(columns)
     return RawBatch(
         source,
         numbers[0] if numbers else (bad[0].row if bad else 1),

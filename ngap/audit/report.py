@@ -74,7 +74,9 @@ def build_report(out_dir: pathlib.Path, *, top: int = 20) -> dict[str, Any]:
     and findings have their own fixed bounds so the files stay readable whatever the input size.
     """
     out_dir = pathlib.Path(out_dir)
-    con = duckdb.connect()
+    from ngap.audit.duck import connect
+
+    con = connect()
     try:
         con.execute("SET preserve_insertion_order = false")
         _encounters_view(con, out_dir)

@@ -195,24 +195,23 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
             outcome.warnings.append(message)
             progress.warn(message)
 
-    chunks = _chunks(settings, formats)
-    if settings.workers <= 1:
-        for name, batch in chunks:
+    def todo() -> Iterator[tuple[str, RawBatch]]:
+        """The chunks still to audit (those of an interrupted run are skipped)."""
+        for name, batch in _chunks(settings, formats):
             note(batch)
             if name in done:
                 outcome.resumed_chunks += 1
                 progress.advance(done[name]["rows_in"])
                 continue
+            yield name, batch
+
+    if settings.workers <= 1:
+        for name, batch in todo():
             record(name, audit_chunk(batch, parts, name, settings.memo_size, settings.today))
     else:
         with ProcessPoolExecutor(max_workers=settings.workers) as pool:
             pending: dict[Future[dict[str, Any]], str] = {}
-            for name, batch in chunks:
-                note(batch)
-                if name in done:
-                    outcome.resumed_chunks += 1
-                    progress.advance(done[name]["rows_in"])
-                    continue
+            for name, batch in todo():
                 while len(pending) >= 2 * settings.workers:  # bounded: memory stays flat
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:

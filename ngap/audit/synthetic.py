@@ -123,7 +123,8 @@ def generate(rows: int, seed: int = 7, start: int = 0) -> pa.Table:
     km = np.where(np.asarray([s.km for s in MIX])[pick], rng.integers(1, 31, size=rows), 0)
 
     ids = pa.array(np.char.add("S", np.arange(start, start + rows).astype(str)))
-    patients = pa.array(np.char.add("P", (rng.integers(0, max(rows // 5, 1), size=rows)).astype(str)))
+    patient_numbers = rng.integers(0, max(rows // 5, 1), size=rows)
+    patients = pa.array(np.char.add("P", patient_numbers.astype(str)))
     doctors = pa.array(np.char.add("D", (np.arange(start, start + rows) // 2000).astype(str)))
     table = pa.table(
         {

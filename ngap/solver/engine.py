@@ -373,13 +373,7 @@ class Nomenclature:
     ) -> CheckResult:
         """``check`` for an already derived context (the batch audit derives its own)."""
         codes, replaced = self.normalise_claim(claimed)
-        claim = set(codes)
-        program = self._program_for(ctx)
-        if not claim <= program.bill_literals.keys():
-            # A code that cannot be valid in this shape: the full grounding explains why.
-            program = self.full_program(ctx.era)
-        lits, open_dims = self._assumptions(ctx, program)
-        lits += [lit if c in claim else -lit for c, lit in program.bill_literals.items()]
+        program, lits, open_dims = self._claim_literals(ctx, codes)
         models = self._solve(program, lits, open_dims, opt_mode="opt")
         best = models[-1]
         cotation = self._cotation(best, ctx, done)
@@ -405,6 +399,19 @@ class Nomenclature:
             replaced,
         )
 
+    def _claim_literals(
+        self, ctx: Context, claim: Sequence[str]
+    ) -> tuple[GroundProgram, list[int], list[str]]:
+        """The grounding to judge a claim on, and the literals of context and claim."""
+        wanted = set(claim)
+        program = self._program_for(ctx)
+        if not wanted <= program.bill_literals.keys():
+            # A code that cannot be valid in this shape: the full grounding explains why.
+            program = self.full_program(ctx.era)
+        lits, open_dims = self._assumptions(ctx, program)
+        lits += [lit if c in wanted else -lit for c, lit in program.bill_literals.items()]
+        return program, lits, open_dims
+
     def judge_context(
         self, ctx: Context, claim: Sequence[str]
     ) -> tuple[str, dict[str, tuple[str, ...]]]:
@@ -413,12 +420,7 @@ class Nomenclature:
         Cheaper than ``check_context`` (no optimum, no amounts): the batch audit uses it to tell
         which claimed line carries which condition.
         """
-        wanted = set(claim)
-        program = self._program_for(ctx)
-        if not wanted <= program.bill_literals.keys():
-            program = self.full_program(ctx.era)
-        lits, open_dims = self._assumptions(ctx, program)
-        lits += [lit if c in wanted else -lit for c, lit in program.bill_literals.items()]
+        program, lits, open_dims = self._claim_literals(ctx, claim)
         if not self._solve(
             program, [*lits, -program.violated_literal], [], opt_mode="ignore", models=1
         ):

@@ -1,0 +1,324 @@
+"""Hostile encounter tables through the readers and the audit core: nothing crashes, nothing is lost.
+
+Whatever a CSV, JSONL or Parquet file holds (impossible dates, stray quotes, bytes that are not
+UTF-8, rows of the wrong width, wrong JSON types), ``ngap audit`` must give one output row per
+input record with a status, a reason for every bad row and a distinct record number, because a
+claims audit that silently drops or duplicates rows cannot be trusted on its totals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from ngap.audit import readers
+from ngap.audit.core import Auditor
+from ngap.solver.engine import Nomenclature
+
+STATUSES = {"valid", "conditional", "violation", "bad_input"}
+TODAY = dt.date(2025, 6, 30)
+FUZZ = settings(max_examples=400, deadline=None, derandomize=True)
+
+ENCOUNTER_NAMES = (
+    "id", "date", "time", "call_time", "place", "patient_age_years", "patient_birth_date",
+    "patient_birth_year", "done", "claimed", "travel_km", "circumstances_emergency",
+    "practitioner_sector", "practitioner_optam", "alsace_moselle", "patient_id",
+)
+ODD_NAMES = ("colour", "Ébauche", "", " id ", "_notes", "a\"b")
+VALID: dict[str, tuple[str, ...]] = {
+    "id": ("E1", "E2", "x-9"),
+    "date": ("2024-03-05", "2022-01-03", "2025-05-01", "2023-12-24"),
+    "time": ("10:15", "21:40", "0:05", "23:59:59"),
+    "call_time": ("21:10", ""),
+    "place": ("office", "home", "tele", "Office"),
+    "patient_age_years": ("45", "3", "0", "101"),
+    "patient_birth_date": ("2023-06-01", "1950-02-28"),
+    "patient_birth_year": ("1950", "2024"),
+    "done": ("consultation", "visit", "consultation;visit", "cso"),
+    "claimed": ("G", "G;MN", "VG;MD", "GS", "G+MU", "COE"),
+    "travel_km": ("0", "12.5"),
+    "circumstances_emergency": ("true", "false", "oui", "0"),
+    "practitioner_sector": ("1", "2", "2.0"),
+    "practitioner_optam": ("yes", "no"),
+    "alsace_moselle": ("true", "false"),
+    "patient_id": ("P1", "P2"),
+}
+HOSTILE_TEXT = (
+    "", " ", "nan", "NaN", "inf", "-inf", "-1", "-0", "1e400", "99999999999999999999", "1.5",
+    "2024-02-30", "2024-13-01", "0000-00-00", "9999-12-31", "1800-01-01", "2024-03-05T25:00",
+    "25:61", "24:00", "-5:00", "garbage", "ZZZ", "G;ZZZ", "g;mn", "NULL", "NA", "null", "true",
+    '"', '""', 'a"b', '5"', "a,b", "a;b", "a\tb", "a|b", "line\nbreak", "cr\rlf", "\r\n",
+    "é", "日本語", "\u2028", "\x00", "\ufeff", "\ufffd", "🩺",
+)
+NOT_UTF8 = (b"\xe9t\xe9", b"\xff", b"\x80", b"\xc3", b"\xed\xa0\x80", b"G\xa0;MN", b"\xfe\xff")
+
+
+@pytest.fixture(scope="module")
+def auditor(nomenclature: Nomenclature) -> Auditor:
+    return Auditor(nomenclature, today=TODAY)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fuzz")
+
+
+def audit_all(auditor: Auditor, batches: Iterable[Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for batch in batches:
+        out += auditor.audit(batch).to_pylist()
+    return out
+
+
+def check_output(rows: list[dict[str, Any]], records: int) -> None:
+    """Rows in = rows out, each with a status, a reason when bad, numbered 1..records once."""
+    assert len(rows) == records
+    for row in rows:
+        assert row["status"] in STATUSES, row
+        if row["status"] == "bad_input":
+            assert row["reason"], row
+    assert sorted(r["row"] for r in rows) == list(range(1, records + 1))
+
+
+# ---------------------------------------------------------------------------------- CSV
+DELIMITERS = (",", ";", "\t", "|")
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=6)
+
+
+def _cell(column: str) -> st.SearchStrategy[bytes]:
+    valid = VALID.get(column, ("x",))
+    return st.one_of(
+        st.sampled_from(valid).map(str.encode),
+        st.sampled_from(valid).map(str.encode),
+        st.sampled_from(HOSTILE_TEXT).map(str.encode),
+        _TEXT.map(str.encode),
+        st.sampled_from(NOT_UTF8),
+    )
+
+
+def _field(cell: bytes, delimiter: bytes, quote_all: bool) -> bytes:
+    """A CSV field: quoted when it must be (or always); an inner quote alone stays bare."""
+    special = delimiter in cell or b"\r" in cell or b"\n" in cell or cell.startswith(b'"')
+    if quote_all or special:
+        return b'"' + cell.replace(b'"', b'""') + b'"'
+    return cell
+
+
+@st.composite
+def csv_files(draw: st.DrawFn) -> tuple[bytes, int, int]:
+    """(file content, number of records it holds, bytes up to the end of the header)."""
+    if draw(st.integers(0, 15)) == 0:
+        return draw(st.sampled_from([b"", b"\xef\xbb\xbf", b"\n", b"\r\n\r\n"])), 0, 0
+    names = draw(
+        st.lists(st.sampled_from(ENCOUNTER_NAMES + ODD_NAMES), min_size=1, max_size=8)
+        .map(lambda ns: list(dict.fromkeys(ns)))
+    )
+    # The reader sniffs the delimiter from the header: a one-column header reads as ','.
+    delimiter = draw(st.sampled_from(DELIMITERS)).encode() if len(names) > 1 else b","
+    newline = draw(st.sampled_from([b"\n", b"\r\n"]))
+    quote_all = draw(st.booleans())
+    header_cells = [n.encode() for n in names]
+    if draw(st.integers(0, 10)) == 0:
+        header_cells[-1] += draw(st.sampled_from(NOT_UTF8))
+    lines = [delimiter.join(_field(c, delimiter, quote_all) for c in header_cells)]
+    records = 0
+    for _ in range(draw(st.integers(0, 12))):
+        if draw(st.integers(0, 8)) == 0:
+            lines.append(b"")  # a blank line: no record
+            continue
+        width = len(names) + draw(st.sampled_from([0, 0, 0, 0, 0, -1, 1, 2, -len(names) + 1]))
+        cells = [
+            draw(_cell(names[i] if i < len(names) else "extra")) for i in range(max(width, 1))
+        ]
+        line = delimiter.join(_field(c, delimiter, quote_all) for c in cells)
+        lines.append(line)
+        records += line != b""  # one empty cell alone is a blank line
+    lead = b"".join(draw(st.lists(st.just(newline), max_size=2)))
+    bom = b"\xef\xbb\xbf" if draw(st.booleans()) else b""
+    end = newline if draw(st.booleans()) else b""
+    head = bom + lead + lines[0] + newline  # as the parser sees it: bad bytes become U+FFFD
+    return bom + lead + newline.join(lines) + end, records, len(head.decode(errors="replace"))*3
+
+
+@FUZZ
+@given(
+    content=csv_files(),
+    chunk_rows=st.integers(1, 6),
+    block=st.sampled_from([readers.BLOCK_BYTES, 64, 200]),
+)
+def test_csv_every_record_out_once(
+    auditor: Auditor, workdir: Path, content: tuple[bytes, int, int], chunk_rows: int, block: int
+) -> None:
+    """Every record of the file gives one output row; a blank line is no record.
+
+    A record is a row written (a quoted cell may hold a line break); a blank line (nothing
+    between two line breaks) is skipped by the reader, blank lines before the header included.
+    Small parser blocks (the parser needs the header in its first block) exercise the numbering
+    of rows across blocks.
+    """
+    data, records, head = content
+    block = max(block, head)
+    path = workdir / "table.csv"
+    path.write_bytes(data)
+    with mock.patch.object(readers, "BLOCK_BYTES", block):
+        rows = audit_all(auditor, readers.read(path, chunk_rows=chunk_rows, fmt="csv"))
+    check_output(rows, records)
+
+
+# ---------------------------------------------------------------------------------- JSONL
+_JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.floats() | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _flat_value(column: str) -> st.SearchStrategy[Any]:
+    valid = VALID.get(column, ("x",))
+    return st.one_of(
+        st.sampled_from(valid),
+        st.sampled_from(valid),
+        st.sampled_from(HOSTILE_TEXT),
+        st.sampled_from([None, 3, -1, 2.5, True, [], ["G", "MN"], [None], {"a": 1}, [1, [2]]]),
+        _JSON_VALUE,
+    )
+
+
+@st.composite
+def _flat_object(draw: st.DrawFn) -> dict[str, Any]:
+    names = draw(st.lists(st.sampled_from(ENCOUNTER_NAMES + ODD_NAMES), max_size=8))
+    return {name: draw(_flat_value(name)) for name in names}
+
+
+_NESTED = st.fixed_dictionaries(
+    {"id": st.sampled_from(["N1", "N2"]), "date": st.sampled_from(VALID["date"])},
+    optional={
+        "patient": st.fixed_dictionaries(
+            {},
+            optional={
+                "age": st.fixed_dictionaries({}, optional={"years": _flat_value("x")}),
+                "sex": st.sampled_from(["f", "m", "x", None]),
+            },
+        ),
+        "circumstances": st.fixed_dictionaries({}, optional={"emergency": _flat_value("x")}),
+        "claimed": st.sampled_from([["G"], ["G", "MN"], "G;MN", [], None, 3, {"a": 1}]),
+        "done": st.sampled_from([["consultation"], "visit", 3, None, [None]]),
+        "place": st.sampled_from(["office", 1, None, ["home"]]),
+    },
+)
+
+
+def _json_line(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, allow_nan=True).encode("utf-8", "surrogatepass")
+
+
+_JSONL_LINE = st.one_of(
+    _flat_object().map(_json_line),
+    _flat_object().map(_json_line),
+    _NESTED.map(_json_line),
+    _JSON_VALUE.map(_json_line),  # arrays, scalars, objects of odd keys
+    st.sampled_from(
+        [
+            b"",
+            b"   ",
+            b"\r",
+            b"{}",
+            b"null",
+            b"[]",
+            b"{",
+            b"{'id': 1}",
+            b'{"id": "E1", "date": "2024-03-05",}',
+            b'{"id": "\xe9", "claimed": "G"}',
+            b"\xff\xfe{}",
+            b'{"id": "E1", "done": 3, "claimed": {"a": 1}}',
+            b'{"id": "\\ud800", "date": "2024-03-05", "claimed": "G"}',
+            b'{"\\udc80": 1}',
+            b'{"id": NaN, "travel_km": Infinity}',
+            b'{"id": 1e400}',
+            b'{"id": "E1", "patient": {"age": {"years": {"deep": [1, {"x": null}]}}}}',
+            b"[" * 5000 + b"]" * 5000,
+            b'{"id": ' + b'{"a": ' * 900 + b"1" + b"}" * 901,
+        ]
+    ),
+)
+
+
+@FUZZ
+@given(
+    lines=st.lists(_JSONL_LINE, max_size=12),
+    newline=st.sampled_from([b"\n", b"\r\n"]),
+    chunk_rows=st.integers(1, 6),
+)
+def test_jsonl_every_line_out_once(
+    auditor: Auditor, workdir: Path, lines: list[bytes], newline: bytes, chunk_rows: int
+) -> None:
+    """Every line with something other than white space on it is a record, read or bad."""
+    path = workdir / "table.jsonl"
+    path.write_bytes(newline.join(lines))
+    records = sum(1 for line in lines if line.strip())
+    rows = audit_all(auditor, readers.read(path, chunk_rows=chunk_rows, fmt="jsonl"))
+    check_output(rows, records)
+
+
+# ---------------------------------------------------------------------------------- Parquet
+TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "list": pa.list_(pa.string()),
+    "null": pa.null(),
+}
+
+
+def _typed(kind: str, column: str) -> st.SearchStrategy[Any]:
+    valid = VALID.get(column, ("x",))
+    values: dict[str, st.SearchStrategy[Any]] = {
+        "string": st.sampled_from(valid) | st.sampled_from(HOSTILE_TEXT) | _TEXT,
+        "int": st.integers(-(2**63), 2**63 - 1) | st.integers(-3, 130),
+        "float": st.floats() | st.floats(-1, 200),
+        "bool": st.booleans(),
+        "date": st.dates() | st.dates(dt.date(2021, 6, 1), dt.date(2026, 1, 1)),
+        "list": st.lists(st.sampled_from(valid) | _TEXT | st.none(), max_size=3),
+        "null": st.none(),
+    }
+    return st.none() | values[kind]
+
+
+@st.composite
+def parquet_tables(draw: st.DrawFn) -> pa.Table:
+    names = draw(
+        st.lists(st.sampled_from(ENCOUNTER_NAMES + ODD_NAMES), max_size=8, unique=True)
+    )
+    n = draw(st.integers(0, 12))
+    columns: dict[str, pa.Array] = {}
+    for name in names:
+        kind = draw(st.sampled_from(list(TYPES)))
+        cells = [draw(_typed(kind, name)) for _ in range(n)]
+        columns[name] = pa.array(cells, TYPES[kind])
+    if not columns:
+        columns["id"] = pa.array([f"E{i}" for i in range(n)], pa.string())
+    return pa.table(columns)
+
+
+@FUZZ
+@given(table=parquet_tables(), chunk_rows=st.integers(1, 6), group=st.integers(1, 5))
+def test_parquet_every_row_out_once(
+    auditor: Auditor, workdir: Path, table: pa.Table, chunk_rows: int, group: int
+) -> None:
+    """Typed columns of any type under encounter names (an int place, a list date...)."""
+    path = workdir / "table.parquet"
+    pq.write_table(table, path, row_group_size=group)
+    rows = audit_all(auditor, readers.read(path, chunk_rows=chunk_rows, fmt="parquet"))
+    check_output(rows, table.num_rows)
