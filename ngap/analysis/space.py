@@ -276,6 +276,8 @@ class EraSpace:
         conf.enum_mode = enum_mode  # type: ignore[union-attr]
         conf.opt_mode = opt_mode  # type: ignore[union-attr]
         conf.models = str(models)  # type: ignore[union-attr]
+        conf.project = "no"  # type: ignore[union-attr]
+        self.program.settings = ("", "", "")  # the engine's cached solve options are stale now
 
     def _witness(self, model: clingo.Model, with_violations: bool = False) -> Witness:
         program = self.program

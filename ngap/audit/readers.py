@@ -2,8 +2,11 @@
 
 Every record of the file comes out, either as a row of a ``RawBatch`` or as a ``BadRow`` with
 its record number and the reason (a CSV line with the wrong number of fields, a JSONL line that
-is not a JSON object).  Cells that are not valid UTF-8 keep their row: the row is reported as
-bad input naming the column.  Line-level SNDS claims have their own reader (``dcir``).
+is not a JSON object).  Blank lines are no records.  Cells that are not valid UTF-8 keep their
+row: the row is reported as bad input naming the column (in CSV, such bytes are read as U+FFFD,
+so a cell holding U+FFFD itself is reported the same way).  A column named twice in a CSV header
+makes every row bad input when it is an encounter column.  Line-level SNDS claims have their own
+reader (``dcir``).
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ def unknown_columns(names: list[str]) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------------------------- CSV
 def _header(path: Path) -> str:
-    """The first line that is not blank: the CSV parser skips blank lines before the header."""
+    """The first line that is not blank (CSV parsers skip blank lines before the header)."""
     with path.open("rb") as handle:
         for number, raw in enumerate(iter(lambda: handle.readline(1 << 20), b"")):
             line = raw.decode("utf-8", errors="replace")
@@ -110,7 +113,7 @@ class _Utf8Stream(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         while not self._done and len(self._pending) < len(buffer):
-            raw = self._handle.read(1 << 20)
+            raw = self._handle.read(max(len(buffer), 1 << 16))
             text = self._decoder.decode(raw, final=not raw).encode("utf-8")
             if not raw:
                 self._done = True

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -209,7 +210,10 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
         for name, batch in todo():
             record(name, audit_chunk(batch, parts, name, settings.memo_size, settings.today))
     else:
-        with ProcessPoolExecutor(max_workers=settings.workers) as pool:
+        # Spawned, not forked: a fork would copy Arrow / DuckDB thread pools mid-flight (unsafe)
+        # and the parent's solver state; each worker grounds the rule base once by itself.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=settings.workers, mp_context=context) as pool:
             pending: dict[Future[dict[str, Any]], str] = {}
             for name, batch in todo():
                 while len(pending) >= 2 * settings.workers:  # bounded: memory stays flat

@@ -20,7 +20,8 @@ seeded coding errors                    8 %    MN in daytime, CS by a GP, APC wi
 =====================================  ======  ==============================================
 
 Dates are uniform over 2024-2025, times in 5-minute steps inside each situation's hours,
-adult ages uniform 18-95, one patient id per five rows and one practitioner per 2 000 rows.
+adult ages uniform 18-95, one patient id per five rows and one practitioner per 2 000 rows; sex
+is not given (unknown, as in many billing exports).
 Everything is drawn from a seeded numpy generator: the same seed gives the same table.
 """
 
@@ -82,6 +83,7 @@ MIX: tuple[Situation, ...] = (
 
 COLUMNS = (
     "id", "patient_id", "practitioner_id", "date", "time", "place", "patient_age_years",
+    "patient_age_months",
     "practitioner_treating_doctor", "circumstances_emergency", "travel_ik_distance", "travel_km",
     "done", "claimed",
 )  # fmt: skip

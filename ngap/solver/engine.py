@@ -137,6 +137,7 @@ class Nomenclature:
         conf = program.control.configuration.solve
         conf.enum_mode, conf.opt_mode, conf.models = "brave", "ignore", "0"  # type: ignore[union-attr]
         conf.project = "no"  # type: ignore[union-attr]
+        program.settings = ("ignore", "0", "no")
         found: set[str] = set()
 
         def on_model(model: clingo.Model) -> None:
@@ -215,13 +216,15 @@ class Nomenclature:
         opt_mode: str,
         models: int = 0,
     ) -> list[_Model]:
-        conf = program.control.configuration.solve
-        conf.opt_mode = opt_mode  # type: ignore[union-attr]
-        conf.models = str(models)  # type: ignore[union-attr]
         # Enumerate answers, not contexts: models that differ only in open context atoms that
         # change nothing billed are one answer (projection on the shown atoms).  Without it an
         # encounter with twenty unknown facts has millions of optimal models.
-        conf.project = "show" if open_dims and models != 1 else "no"  # type: ignore[union-attr]
+        project = "show" if open_dims and models != 1 else "no"
+        wanted = (opt_mode, str(models), project)
+        if program.settings != wanted:  # setting clasp options costs more than a small solve
+            conf = program.control.configuration.solve
+            conf.opt_mode, conf.models, conf.project = wanted  # type: ignore[union-attr]
+            program.settings = wanted
         found: list[_Model] = []
         table = program.ctx_literals
 
@@ -436,21 +439,25 @@ class Nomenclature:
         violated = program.violated_literal
         if not self._solve(program, [*lits, violated], open_dims, opt_mode="ignore", models=1):
             return "valid", {}
-        # For each open dimension, the values under which the claim can be valid.
+        # For each open dimension, the values under which the claim can be valid.  Every valid
+        # model found shows one possible value of each open dimension at once, so only the
+        # values no model has shown yet need a solve of their own.
         table = program.ctx_literals
-        possible: dict[str, set[str]] = {}
+        possible: dict[str, set[str]] = {dim: set() for dim in open_dims}
         for dim in open_dims:
-            possible[dim] = {
-                value
-                for value in program.dims[dim]
-                if self._solve(
+            for value in program.dims[dim]:
+                if value in possible[dim]:
+                    continue
+                found = self._solve(
                     program,
                     [*lits, -violated, table[(dim, value)]],
-                    [],
+                    open_dims,
                     opt_mode="ignore",
                     models=1,
                 )
-            }
+                if found:
+                    for shown_dim, shown in found[0].assumed.items():
+                        possible[shown_dim].add(shown)
         conditions = {
             d: tuple(sorted(v)) for d, v in possible.items() if v and len(v) < len(program.dims[d])
         }

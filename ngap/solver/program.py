@@ -158,6 +158,8 @@ class GroundProgram:
     """The open dimensions of this grounding and their values."""
     fixed: dict[str, str]
     """Dimensions fixed as facts in this grounding (besides the era)."""
+    settings: tuple[str, str, str] = ("", "", "")
+    """The solve options last set on ``control`` (opt mode, models, projection)."""
 
 
 def _quiet(code: clingo.MessageCode, message: str) -> None:
