@@ -36,7 +36,14 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ngap.model.catalogue import FAR_FUTURE, FAR_PAST, KnowledgeBaseError, load_catalogue
-from ngap.model.child_exams import COE_WINDOWS
+from ngap.model.child_exams import (
+    CALENDAR_2025,
+    COE_WINDOWS,
+    MANDATORY_2019,
+    MANDATORY_2025,
+    Window,
+    exam_windows,
+)
 from ngap.model.vocabulary import AgeThreshold
 
 if TYPE_CHECKING:
@@ -126,6 +133,12 @@ MAIN_ACTS = tuple(
 """Codes that make an encounter count as one act of a trip (NGAP acts, not the half / add-on K)."""
 
 TELE_EXPERTISE = ("TE2", "RQD")
+CHILD_EXAM_CODES = tuple(
+    c for c in _lp_codes("examens_enfant.lp", "child_exam_code") if c != "COE"
+)
+"""The codes of a mandatory child examination other than COE: COD, COB and their forms above
+the opposable rate (COG, COV, COA).  A plain G or G + MEG also bills an ordinary consultation
+(and the 1-month visit from 2025), so it never counts as an examination; COE has its own rule."""
 RDV_BANDS = ((18, 25), (45, 50), (60, 65), (70, 75))
 """Completed years of the prevention check-up bands (rule rdv_age of the rule base)."""
 
@@ -158,6 +171,7 @@ _ENCOUNTER_SETS: dict[str, tuple[str, ...]] = {
     "ik": IK_CODES,
     "discharge": DISCHARGE_CODES,
     "tele": TELE_LETTERS,
+    "child_exam": CHILD_EXAM_CODES,
 }
 """Code sets counted per encounter: an encounter billing two codes of a set is one act."""
 
@@ -184,7 +198,7 @@ def _encounter_cte() -> str:
     SELECT source, id,
            MIN(patient_id) AS patient_id, MIN(practitioner_id) AS practitioner_id,
            MIN(household_id) AS household_id, MIN(stay_id) AS stay_id, MIN(date) AS date,
-           MIN(day) AS day,
+           MIN(day) AS day, MIN(age_months) AS age_months,
            {listed}
     FROM lines
     GROUP BY source, id)"""
@@ -518,6 +532,59 @@ def _tele_share_rule() -> FrequencyRule:
     )
 
 
+def _exam_slot_case(windows: tuple[Window, ...], age: str) -> str:
+    """CASE giving the first completed month of the examination window ``age`` falls in.
+
+    Null outside every window, inside a COE window (COE's own rule and the per-encounter rules
+    answer there: the calendar's 3rd-year window starts in the COE month 24), and in the first
+    month: its windows are in days (8 days, 2nd week, before the end of the 1st month), which
+    completed months cannot tell apart.  The key is the window's first month, so one window of
+    both calendars is one window across 1 Jan 2025.
+    """
+    coe = " OR ".join(f"{age} BETWEEN {lo} AND {hi}" for lo, hi in map(_month_span, COE_WINDOWS))
+    whens = " ".join(
+        f"WHEN {age} BETWEEN {low.months} AND {high.months - 1} THEN {low.months}"
+        for low, high in exam_windows(windows)
+        if not (low.days or high.days)
+    )
+    return f"CASE WHEN {coe} THEN NULL {whens} END"
+
+
+def _child_exam_rule() -> FrequencyRule:
+    """Each mandatory child examination once in its window, in the calendar of the date.
+
+    Counted: the encounters billing a mandatory-examination code other than COE
+    (``CHILD_EXAM_CODES``), for one child, in one examination's window of the calendar in force
+    on the date (2019 calendar before 1 Jan 2025, 2025 calendar from then; windows from
+    ``child_exams``); the later encounter is the excess.  Not counted: COE and the COE months
+    (``freq_coe_window``), lines without an age in months (no window can be told), and the
+    first month of life, whose windows are in days (see :func:`_exam_slot_case`).
+    """
+    rule_id = "freq_child_exam_window"
+    slot = (
+        f"CASE WHEN date < DATE '{CALENDAR_2025.isoformat()}' "
+        f"THEN {_exam_slot_case(MANDATORY_2019, 'age_months')} "
+        f"ELSE {_exam_slot_case(MANDATORY_2025, 'age_months')} END"
+    )
+    source = f"""(
+        SELECT enc.*, {slot} AS exam_slot
+        FROM enc
+        WHERE has_child_exam = 1 AND patient_id IS NOT NULL AND age_months IS NOT NULL
+          AND {_period(rule_id, "date")}
+    ) AS e"""
+    events = _events(
+        _quote(rule_id), source, where="e.exam_slot IS NOT NULL", patient="e.patient_id",
+        bucket="e.exam_slot", code="e.code_child_exam", cents="e.cents_child_exam",
+    )
+    return FrequencyRule(
+        rule_id, CHILD_EXAM_CODES, "child, window of one mandatory examination", 1,
+        "{count} mandatory child examinations billed for the child in the window of one "
+        "examination of the calendar ({first} to {last}); one per window (lines without an age "
+        "and the first month of life are not checked).",
+        events=(events,),
+    )
+
+
 def _trip_rule(rule_id: str, counts: Sequence[TripCount], window: str, limit: int,
                detail: str) -> FrequencyRule:
     codes = tuple(dict.fromkeys(c for t in counts for c in _ENCOUNTER_SETS[t.counted]))
@@ -589,6 +656,7 @@ FREQUENCY_RULES: tuple[FrequencyRule, ...] = (
     _stay_rule(),
     _apc_rule(),
     _tele_share_rule(),
+    _child_exam_rule(),
     *_trip_rules(),
 )
 """Every rule across encounters."""

@@ -4,8 +4,8 @@ Every record of the file comes out, either as a row of a ``RawBatch`` or as a ``
 its record number and the reason (a CSV line with the wrong number of fields, a JSONL line that
 is not a JSON object).  Blank lines are no records.  Cells that are not valid UTF-8 keep their
 row: the row is reported as bad input naming the column (in CSV, such bytes are read as U+FFFD,
-so a cell holding U+FFFD itself is reported the same way).  A column named twice in a CSV header
-makes every row bad input when it is an encounter column.  Line-level SNDS claims have their own
+so a cell holding U+FFFD itself is reported the same way).  An encounter column present twice
+(CSV header, Parquet schema) makes every row bad input.  Line-level SNDS claims have their own
 reader (``dcir``).
 """
 
@@ -115,13 +115,13 @@ class _Utf8Stream(io.RawIOBase):
         while not self._done and len(self._pending) < len(buffer):
             raw = self._handle.read(max(len(buffer), 1 << 16))
             text = self._decoder.decode(raw, final=not raw).encode("utf-8")
-            if not raw:
-                self._done = True
-                if self._last not in (b"\n", b"\r"):
-                    text += b"\n"
             if text:
                 self._last = text[-1:]
                 self._pending += text
+            if not raw:
+                self._done = True
+                if self._last not in (b"\n", b"\r"):
+                    self._pending += b"\n"
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
@@ -133,7 +133,7 @@ class _Utf8Stream(io.RawIOBase):
 
 
 def _unique(names: list[str]) -> tuple[list[str], str | None]:
-    """Names made unique (a repeat becomes ``name (column N)``) and, if an input column is
+    """Names made unique (a repeat becomes ``name (column N)``) and, if an encounter column is
     repeated, the reason every row is bad input: which of the two to audit cannot be told."""
     seen: set[str] = set()
     out: list[str] = []
@@ -147,7 +147,7 @@ def _unique(names: list[str]) -> tuple[list[str], str | None]:
         out.append(name)
     if not repeated:
         return out, None
-    return out, "; ".join(f"{name}: column repeated in the header" for name in repeated)
+    return out, "; ".join(f"{name}: the file has this column more than once" for name in repeated)
 
 
 def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
@@ -214,13 +214,10 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
     def flush(last: bool) -> RawBatch:
         nonlocal cursor, pending, pending_rows
         table = pa.Table.from_batches(pending, schema=reader.schema).rename_columns(names)
-        taken = {b.row for b in skipped}
-        numbers = []
-        for _ in range(table.num_rows):
-            while cursor in taken:
-                cursor += 1
-            numbers.append(cursor)
-            cursor += 1
+        # The first free numbers from the cursor on: a bad record's number is taken.
+        free = np.arange(cursor, cursor + table.num_rows + len(skipped), dtype=np.int64)
+        numbers = free[~np.isin(free, [b.row for b in skipped])][: table.num_rows]
+        cursor = int(numbers[-1]) + 1 if len(numbers) else cursor
         bad = [b for b in skipped if last or b.row < cursor]
         skipped[:] = [b for b in skipped if not (last or b.row < cursor)]
         out = _decode(table, source, numbers, repeated)
@@ -263,7 +260,7 @@ def _split(batch: RawBatch, chunk_rows: int) -> Iterator[RawBatch]:
 
 
 def _decode(
-    table: pa.Table, source: str, numbers: list[int], problem: str | None = None
+    table: pa.Table, source: str, numbers: np.ndarray, problem: str | None = None
 ) -> RawBatch:
     """A cell holding U+FFFD (bytes that were not UTF-8) makes its row bad input; so does a
     ``problem`` of the whole file."""
@@ -273,10 +270,9 @@ def _decode(
         for i in np.flatnonzero(found.to_numpy(zero_copy_only=False)).tolist():
             msg = f"{name}: bytes that are not UTF-8; save the file as UTF-8"
             errors[i] = msg if errors[i] is None else f"{errors[i]}; {msg}"
-    first = numbers[0] if numbers else 1
     return RawBatch(
         source,
-        first,
+        int(numbers[0]) if len(numbers) else 1,
         table,
         pa.array(numbers, pa.int64()),
         errors=pa.array(errors, pa.string()) if any(errors) else None,
@@ -394,14 +390,62 @@ def _jsonl_batch(
 
 # ---------------------------------------------------------------------------------- Parquet
 def read_parquet(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
-    """Row groups streamed in batches; typed columns are converted cell by cell as text."""
+    """Row groups streamed in batches; typed columns are converted cell by cell as text.
+
+    Struct columns (nested encounter objects) become flat columns, as nested JSONL objects do
+    (``patient`` / ``age`` / ``years`` -> ``patient_age_years``).  Binary columns are read as
+    UTF-8 text; a cell that is not UTF-8 makes its row bad input.
+    """
     try:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as error:
         raise InputError(f"{path}: not a Parquet file ({error})") from error
-    unknown = unknown_columns(parquet.schema_arrow.names)
+    names, repeated = _unique(_flat(parquet.schema_arrow.empty_table()).column_names)
+    unknown = unknown_columns(names)
     record = 1
     for batch in parquet.iter_batches(batch_size=chunk_rows):
-        table = pa.Table.from_batches([batch])
-        yield RawBatch(str(path), record, table, unknown_columns=unknown)
+        table = _flat(pa.Table.from_batches([batch])).rename_columns(names)
+        table, errors = _binary_as_text(table, repeated)
+        yield RawBatch(str(path), record, table, unknown_columns=unknown, errors=errors)
         record += table.num_rows
+
+
+def _flat(table: pa.Table) -> pa.Table:
+    """Struct columns replaced by their fields, named ``column_field`` (recursively)."""
+    if not any(pa.types.is_struct(t) for t in table.schema.types):
+        return table
+    names: list[str] = []
+    columns: list[pa.ChunkedArray] = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_struct(column.type):
+            fields = [column.type.field(i).name for i in range(column.type.num_fields)]
+            inner = _flat(pa.table(column.flatten(), names=fields))
+            names += [f"{name}_{field}" for field in inner.column_names]
+            columns += inner.columns
+        else:
+            names.append(name)
+            columns.append(column)
+    return pa.table(columns, names=names)
+
+
+def _binary_as_text(table: pa.Table, problem: str | None) -> tuple[pa.Table, pa.Array | None]:
+    """Binary columns as text; per row, the cells that are not UTF-8 (and ``problem``)."""
+    errors: list[str | None] = [problem] * table.num_rows
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+            try:
+                column = column.cast(pa.string())
+            except pa.ArrowInvalid:
+                decoded = []
+                for i, value in enumerate(column.to_pylist()):
+                    try:
+                        decoded.append(None if value is None else value.decode("utf-8"))
+                    except UnicodeDecodeError as error:
+                        decoded.append(value.decode("utf-8", errors="replace"))
+                        msg = f"{name}: bytes that are not UTF-8 ({error.reason})"
+                        errors[i] = msg if errors[i] is None else f"{errors[i]}; {msg}"
+                column = pa.chunked_array([pa.array(decoded, pa.string())])
+        columns.append(column)
+    out = pa.table(columns, names=table.column_names)
+    return out, pa.array(errors, pa.string()) if any(errors) else None

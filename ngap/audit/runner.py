@@ -99,7 +99,10 @@ def _open_manifest(settings: Settings, formats: list[str]) -> dict[str, Any]:
                 "use --resume to continue it, or choose another --out"
             )
         manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        previous = {"inputs": manifest.get("inputs"), "chunk_rows": manifest.get("chunk_rows")}
+        recorded = [
+            {k: v for k, v in entry.items() if k != "rows"} for entry in manifest.get("inputs", [])
+        ]
+        previous = {"inputs": recorded, "chunk_rows": manifest.get("chunk_rows")}
         if previous != wanted:
             raise InputError(
                 f"{settings.out}: cannot resume, the inputs or the chunk size changed since the "
@@ -242,6 +245,8 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
         for status, count in counts["by_status"].items():
             outcome.by_status[status] = outcome.by_status.get(status, 0) + count
     outcome.chunks = len(done)
+    for index, entry in enumerate(manifest["inputs"]):
+        entry["rows"] = sum(c["rows_in"] for n, c in done.items() if n.startswith(f"{index:03d}-"))
     outcome.seconds = time.perf_counter() - start
     manifest.update(
         rows_in=outcome.rows_in,

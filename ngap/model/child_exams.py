@@ -69,18 +69,50 @@ def _y(years: int) -> AgeThreshold:
 
 COE_WINDOWS = ((_d(0), _d(9)), (_m(8), _m(10)), (_m(23), _m(25)))
 
+Window = tuple[AgeThreshold, AgeThreshold]
+"""An age interval [low, high): reached ``low``, not yet ``high``."""
+
+_MONTHS_2_TO_6: Window = (_m(1), _m(6))
+_MONTHS_12_13: Window = (_m(11), _m(13))
+_YEARS_3_TO_6: Window = (_y(2), _y(6))
 _MANDATORY_COMMON = (
     (_d(9), _d(15)),  # 2nd week
-    (_m(1), _m(6)),  # during months 2, 3, 4, 5, 6
-    (_m(11), _m(13)),  # during months 12 and 13
+    _MONTHS_2_TO_6,  # during months 2, 3, 4, 5, 6 (one exam each)
+    _MONTHS_12_13,  # during months 12 and 13 (one exam each)
     (_m(16), _m(19)),  # between 16 and 18 months
-    (_y(2), _y(6)),  # during years 3, 4, 5, 6
+    _YEARS_3_TO_6,  # during years 3, 4, 5, 6 (one exam each)
     (_y(8), _y(10)),  # between 8 and 9 years
     (_y(11), _y(14)),  # between 11 and 13 years
     (_y(15), _y(17)),  # between 15 and 16 years
 )
 MANDATORY_2019 = (*_MANDATORY_COMMON, (_d(15), _m(1)))  # before the end of the 1st month
 MANDATORY_2025 = (*_MANDATORY_COMMON, (_y(6), _y(7)))  # during the 7th year
+
+EXAM_STEPS: dict[Window, AgeThreshold] = {
+    _MONTHS_2_TO_6: _m(1),
+    _MONTHS_12_13: _m(1),
+    _YEARS_3_TO_6: _y(1),
+}
+"""Windows of the calendars that hold one examination per month or per year (any other window
+holds one examination).  Why: ``exam_window`` only asks whether an age is inside some window,
+but counting examinations needs each one's own window ("during the 2nd month", "during the 3rd
+month" ...)."""
+
+
+def exam_windows(windows: tuple[Window, ...]) -> tuple[Window, ...]:
+    """The window of each single examination of a calendar (``EXAM_STEPS`` windows split)."""
+    single: list[Window] = []
+    for window in windows:
+        step = EXAM_STEPS.get(window)
+        if step is None:
+            single.append(window)
+            continue
+        low, high = window
+        single += [
+            (_m(start), _m(start + step.months))
+            for start in range(low.months, high.months, step.months)
+        ]
+    return tuple(single)
 
 
 def _reached(months: int, days: int, threshold: AgeThreshold) -> bool:

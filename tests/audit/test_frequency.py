@@ -24,6 +24,7 @@ from ngap.audit.frequency import (
     find_spark,
 )
 from ngap.model.catalogue import load_catalogue
+from ngap.model.child_exams import COE_WINDOWS, MANDATORY_2019, MANDATORY_2025, exam_windows
 from ngap.model.eras import compute_eras
 
 D = dt.date
@@ -245,6 +246,68 @@ def test_coe_in_two_windows_or_without_age(tmp_path: Path) -> None:
         Line("c3", "COE", D(2025, 1, 6), age_months=None),
     ]
     none(tmp_path, lines, "freq_coe_window")
+
+
+def test_each_calendar_holds_twenty_examinations() -> None:
+    """Split per exam, the windows make the 20 exams of each calendar (with the 3 COE)."""
+    assert len(exam_windows(MANDATORY_2019)) + len(COE_WINDOWS) == 20
+    assert len(exam_windows(MANDATORY_2025)) + len(COE_WINDOWS) == 20
+
+
+def test_two_exams_in_one_window(tmp_path: Path) -> None:
+    """Two exam codes in the 3rd month: the later one is the excess, at its own amount."""
+    lines = [
+        Line("d1", "COD", D(2024, 3, 5), age_months=2, cents=3150),
+        Line("d2", "COG", D(2024, 3, 25), age_months=2, cents=2800),
+    ]
+    f = one(tmp_path, lines, "freq_child_exam_window")
+    assert (f["encounter_ids"], f["excess_ids"], f["excess_cents"]) == ("d1;d2", "d2", 2800)
+    assert (f["count"], f["limit"], f["code"], f["patient_id"]) == (2, 1, "COD;COG", "p1")
+    assert (f["first_date"], f["last_date"]) == (D(2024, 3, 5), D(2024, 3, 25))
+
+
+def test_exams_in_consecutive_windows(tmp_path: Path) -> None:
+    """Months 2 and 3, years 3 and 4 are windows of their own; plain G / G + MEG and COE do not
+    count (COE has its rule), nor does the COE month 24 that opens the 3rd-year window."""
+    lines = [
+        Line("a1", "COD", D(2024, 2, 28), age_months=1),
+        Line("a2", "COD", D(2024, 3, 1), age_months=2),
+        Line("b1", "COD", D(2024, 1, 5), age_months=35, patient="p2"),
+        Line("b2", "COD", D(2024, 1, 20), age_months=36, patient="p2"),
+        Line("c1", "G", D(2024, 3, 5), age_months=4, patient="p3"),
+        Line("c1", "MEG", D(2024, 3, 5), age_months=4, patient="p3"),
+        Line("c2", "COD", D(2024, 3, 20), age_months=4, patient="p3"),
+        Line("e1", "COE", D(2024, 1, 5), age_months=24, patient="p4"),
+        Line("e2", "COD", D(2024, 1, 15), age_months=24, patient="p4"),
+        Line("e3", "COD", D(2024, 6, 5), age_months=29, patient="p4"),
+    ]
+    none(tmp_path, lines, "freq_child_exam_window")
+
+
+def test_child_exams_across_the_2025_calendar(tmp_path: Path) -> None:
+    """The calendar in force on each date: the 5th-month window is in both calendars, the
+    7th-year window only from 1 Jan 2025 (a COB at 6 in 2024 is in no window)."""
+    lines = [
+        Line("m1", "COD", D(2024, 12, 20), age_months=4, cents=3500),
+        Line("m2", "COD", D(2025, 1, 10), age_months=4, cents=3500),
+        Line("y1", "COB", D(2024, 12, 20), age_months=75, patient="p2"),
+        Line("y2", "COB", D(2025, 1, 10), age_months=76, patient="p2", cents=3000),
+        Line("y3", "COB", D(2025, 3, 10), age_months=78, patient="p2", cents=3000),
+    ]
+    found = findings(tmp_path, lines, "freq_child_exam_window")
+    assert [(f["encounter_ids"], f["excess_ids"], f["excess_cents"]) for f in found] == [
+        ("m1;m2", "m2", 3500),
+        ("y2;y3", "y3", 3000),
+    ]
+    none(tmp_path, lines[2:4], "freq_child_exam_window")
+
+
+def test_child_exams_without_age_are_not_counted(tmp_path: Path) -> None:
+    lines = [
+        Line("a", "COD", D(2024, 3, 5), age_months=None),
+        Line("b", "COD", D(2024, 3, 25), age_months=2),
+    ]
+    none(tmp_path, lines, "freq_child_exam_window")
 
 
 # ====================================================================== once per patient
@@ -490,6 +553,8 @@ def _mixed_lines() -> list[Line]:
         Line("a", "APC", D(2024, 5, 31), cents=6000),
         Line("c1", "COE", D(2024, 1, 5), age_months=8, cents=None),
         Line("c2", "COE", D(2024, 2, 20), age_months=9, cents=None),
+        Line("o1", "COD", D(2024, 12, 20), age_months=4, patient="p9"),
+        Line("o2", "COD", D(2025, 1, 10), age_months=4, patient="p9"),
         Line("x1", "CCE", D(2023, 1, 5), record="CTE", patient="p'1"),
         Line("x2", "CCE", D(2024, 1, 5), record="CTE", patient="p'1"),
         Line("m1", "MSH", D(2026, 1, 5), stay="h1", practitioner=None),
