@@ -17,7 +17,9 @@ class BadRow:
     reason: str
     id: str | None = None
     line: int | None = None
-    """Physical line of the file, when known."""
+    """Line of the file, when known, counted as the readers count records: the header is line 1
+    (after any blank lines before it, for SNDS lines); blank lines between records and line breaks
+    inside quoted cells are not counted."""
 
 
 @dataclass

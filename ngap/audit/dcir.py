@@ -269,6 +269,8 @@ class _Source:
     delimiter: str
     names: dict[str, str]
     """Upper-case column name -> name in the file."""
+    skip: int = 0
+    """Blank lines before the header."""
 
     def scan(self, encoding: str) -> str:
         """The DuckDB table function that reads the file, every column as text."""
@@ -276,22 +278,25 @@ class _Source:
         if self.parquet:
             return f"read_parquet({path})"
         return (
-            f"read_csv({path}, delim={_sql_text(self.delimiter)}, header=true, skip=0, "
+            f"read_csv({path}, delim={_sql_text(self.delimiter)}, header=true, skip={self.skip}, "
             f"quote='\"', escape='\"', comment='', all_varchar=true, null_padding=true, "
             f"strict_mode=false, encoding={_sql_text(encoding)})"
         )
 
 
-def _delimiter(path: Path) -> str | None:
-    """The header's most frequent delimiter; None for an empty file."""
+def _delimiter(path: Path) -> tuple[str, int] | None:
+    """The header's most frequent delimiter and the blank lines before the header; None for a
+    file with no header at all."""
+    skip = 0
     with path.open("rb") as handle:
-        first = handle.readline(1 << 20)
-    header = first.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
-    if not header:
-        return None
-    counts = {d: header.count(d) for d in (";", ",", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+        for first in iter(lambda: handle.readline(1 << 20), b""):
+            header = first.decode("utf-8", errors="replace").lstrip("\ufeff").strip()
+            if header:
+                counts = {d: header.count(d) for d in (";", ",", "\t", "|")}
+                best = max(counts, key=lambda d: counts[d])
+                return (best if counts[best] else ","), skip
+            skip += 1
+    return None
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
@@ -322,10 +327,11 @@ def _open(path: Path) -> _Source | None:
     parquet = path.suffix.lower() in (".parquet", ".pq")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    delimiter = "," if parquet else _delimiter(path)
-    if delimiter is None:
+    sniffed = (",", 0) if parquet else _delimiter(path)
+    if sniffed is None:
         return None
-    probe = _Source(path, parquet, delimiter, {})
+    delimiter, skip = sniffed
+    probe = _Source(path, parquet, delimiter, {}, skip)
     con = _connect()
     try:
         names = _column_names(con, probe)
@@ -338,7 +344,7 @@ def _open(path: Path) -> _Source | None:
             f"{path}: not an ER_PRS_F extract: missing column(s) {', '.join(missing)} "
             f"(required: {', '.join(REQUIRED)})"
         )
-    return _Source(path, parquet, delimiter, found)
+    return _Source(path, parquet, delimiter, found, skip)
 
 
 def _query(source: _Source, encoding: str) -> str:
@@ -351,7 +357,7 @@ def _query(source: _Source, encoding: str) -> str:
         quoted = '"' + actual.replace('"', '""') + '"'
         return f"nullif(trim(CAST({quoted} AS VARCHAR)), '')"
 
-    offset = 0 if source.parquet else 1
+    offset = 0 if source.parquet else 1 + source.skip
     formats = "[" + ", ".join(_sql_text(f) for f in DATE_FORMATS) + "]"
     fields = ", ".join(f"{c.lower()} := {c.lower()}" for c in (*REQUIRED, *OPTIONAL))
     columns = ", ".join(f"{col(c)} AS {c.lower()}" for c in (*REQUIRED, *OPTIONAL))

@@ -354,3 +354,17 @@ def test_random_tables_never_crash_and_account_for_every_line(
         assert all(c in codes for c in row["claimed"].split(";") if c)
         assert row["travel_km"] is None or float(row["travel_km"]) > 0
     assert all(n == 1 for n in Counter(r["id"] for r in rows).values())
+
+
+def test_blank_lines_before_the_header_are_skipped_and_lines_stay_physical(
+    tmp_path: Path,
+) -> None:
+    shifted = tmp_path / "blank_first.csv"
+    shifted.write_bytes(b"\n\n" + SAMPLE.read_bytes())
+    plain = [b for b in iter_dcir(SAMPLE)]
+    moved = [b for b in iter_dcir(shifted)]
+    lines = [ln for b in plain for ln in b.table.column("_lines").to_pylist()]
+    moved_lines = [ln for b in moved for ln in b.table.column("_lines").to_pylist()]
+    assert len(moved_lines) == len(lines) > 0
+    for a, b in zip(lines, moved_lines, strict=True):
+        assert [int(x) + 2 for x in a.split(";")] == [int(x) for x in b.split(";")]
