@@ -60,6 +60,13 @@ def audit_command(
         str | None,
         typer.Option("--today", help="Treat dates after this day as impossible (ISO date)."),
     ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache",
+            help="Situation cache (SQLite) to keep between audits; default: DIR/situations.sqlite.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Audit coded encounters in bulk against the rules of each encounter's date."""

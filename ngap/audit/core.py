@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +23,7 @@ import pyarrow.compute as pc
 from ngap.audit.batches import BadRow, RawBatch
 from ngap.audit.columns import LINE_COLUMNS, OUTPUT_COLUMNS
 from ngap.audit.contexts import ContextDeriver, RowKey
+from ngap.audit.situations import SituationCache
 from ngap.model.context import Context
 from ngap.solver.engine import Nomenclature, UnknownCodeError
 from ngap.solver.results import CheckResult
@@ -99,6 +101,7 @@ class Auditor:
         *,
         memo_size: int = DEFAULT_MEMO,
         today: dt.date | None = None,
+        cache: SituationCache | None = None,
     ) -> None:
         self.nomenclature = nomenclature or Nomenclature.load()
         catalogue = self.nomenclature.catalogue
@@ -107,6 +110,7 @@ class Auditor:
         )
         self.memo: OrderedDict[RowKey, Verdict] = OrderedDict()
         self.memo_size = memo_size
+        self.cache = cache
         self.solved = 0
         self.hits = 0
 
@@ -118,8 +122,14 @@ class Auditor:
             self.memo.move_to_end(key)
             self.hits += 1
             return found
-        verdict = self._solve(key, day)
-        self.solved += 1
+        stored = self.cache.get(key) if self.cache is not None else None
+        if stored is not None:
+            verdict = _from_json(stored)
+        else:
+            verdict = self._solve(key, day)
+            self.solved += 1
+            if self.cache is not None:
+                self.cache.put(key, _to_json(verdict))
         self.memo[key] = verdict
         if len(self.memo) > self.memo_size:
             self.memo.popitem(last=False)
@@ -222,6 +232,8 @@ class Auditor:
                     continue
                 key = tuple([table[code] for table, code in zip(tables, u, strict=True)])
                 verdicts.append(self.judge(key, dates.values[dates.codes[row]]))
+        if self.cache is not None:
+            self.cache.flush()
         out = self._assemble(batch, keys, verdicts, inverse)
         if batch.bad:
             out = pa.concat_tables([out, _bad_rows(batch.bad)])
@@ -341,6 +353,19 @@ def row_groups(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         size *= card
     _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
     return first, inverse.reshape(-1)
+
+
+def _to_json(verdict: Verdict) -> dict[str, Any]:
+    data = asdict(verdict)
+    for name in ("line_codes", "line_cents", "line_records"):
+        data[name] = list(data[name])
+    return data
+
+
+def _from_json(data: dict[str, Any]) -> Verdict:
+    for name in ("line_codes", "line_cents", "line_records"):
+        data[name] = tuple(data[name])
+    return Verdict(**data)
 
 
 def _bad(reason: str) -> Verdict:

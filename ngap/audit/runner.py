@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from ngap.audit.batches import RawBatch
 from ngap.audit.core import OUTPUT_SCHEMA, Auditor, lines_of
 from ngap.audit.readers import DEFAULT_CHUNK, detect_format, read
+from ngap.audit.situations import SituationCache
 from ngap.io import InputError
 
 MANIFEST = "manifest.json"
@@ -52,6 +53,9 @@ class Settings:
     memo_size: int = 50_000
     report: bool = True
     today: dt.date | None = None
+    cache: Path | None = None
+    """Situation cache shared by the workers (default ``out/situations.sqlite``); give a path
+    outside ``out`` to keep it between audits."""
 
 
 @dataclass
@@ -125,19 +129,31 @@ def _open_manifest(settings: Settings, formats: list[str]) -> dict[str, Any]:
 _AUDITOR: Auditor | None = None
 
 
-def _auditor(memo_size: int, today: dt.date | None) -> Auditor:
+_AUDITOR_FOR: tuple[int, dt.date | None, Path | None] | None = None
+
+
+def _auditor(memo_size: int, today: dt.date | None, cache: Path | None) -> Auditor:
     """The process's auditor: the rule base is grounded once per process."""
-    global _AUDITOR
-    if _AUDITOR is None:
-        _AUDITOR = Auditor(memo_size=memo_size, today=today)
+    global _AUDITOR, _AUDITOR_FOR
+    wanted = (memo_size, today, cache)
+    if _AUDITOR is None or wanted != _AUDITOR_FOR:
+        shared = SituationCache(cache) if cache is not None else None
+        nomenclature = _AUDITOR.nomenclature if _AUDITOR is not None else None
+        _AUDITOR = Auditor(nomenclature, memo_size=memo_size, today=today, cache=shared)
+        _AUDITOR_FOR = wanted
     return _AUDITOR
 
 
 def audit_chunk(
-    batch: RawBatch, parts: Path, name: str, memo_size: int, today: dt.date | None
+    batch: RawBatch,
+    parts: Path,
+    name: str,
+    memo_size: int,
+    today: dt.date | None,
+    cache: Path | None = None,
 ) -> dict[str, Any]:
     """Audit one chunk and write its two part files atomically; return its counts."""
-    out = _auditor(memo_size, today).audit(batch)
+    out = _auditor(memo_size, today, cache).audit(batch)
     table = pa.Table.from_batches([out], schema=OUTPUT_SCHEMA)
     lines = lines_of(table)
     _write_parquet(table, parts / f"encounters-{name}.parquet")
@@ -199,6 +215,8 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
             outcome.warnings.append(message)
             progress.warn(message)
 
+    cache = settings.cache or settings.out / "situations.sqlite"
+
     def todo() -> Iterator[tuple[str, RawBatch]]:
         """The chunks still to audit (those of an interrupted run are skipped)."""
         for name, batch in _chunks(settings, formats):
@@ -211,7 +229,7 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
 
     if settings.workers <= 1:
         for name, batch in todo():
-            record(name, audit_chunk(batch, parts, name, settings.memo_size, settings.today))
+            record(name, audit_chunk(batch, parts, name, settings.memo_size, settings.today, cache))
     else:
         # Spawned, not forked: a fork would copy Arrow / DuckDB thread pools mid-flight (unsafe)
         # and the parent's solver state; each worker grounds the rule base once by itself.
@@ -224,7 +242,7 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
                     for future in finished:
                         record(pending.pop(future), future.result())
                 future = pool.submit(
-                    audit_chunk, batch, parts, name, settings.memo_size, settings.today
+                    audit_chunk, batch, parts, name, settings.memo_size, settings.today, cache
                 )
                 pending[future] = name
             for future in list(pending):
