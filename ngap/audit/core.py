@@ -28,8 +28,9 @@ from ngap.model.context import Context
 from ngap.solver.engine import Nomenclature, UnknownCodeError
 from ngap.solver.results import CheckResult
 
-DEFAULT_MEMO = 50_000
-"""Distinct situations remembered (about 1 KB each): memory stays flat on any input size."""
+DEFAULT_MEMO = 20_000
+"""Distinct situations remembered in the process (a few KB each, so at most about 100 MB):
+memory stays flat on any input size; the situation cache on disk keeps the rest."""
 
 
 @dataclass(frozen=True)

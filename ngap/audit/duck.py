@@ -17,7 +17,7 @@ DEFAULT_MEMORY = "256MB"
 
 
 def connect(
-    spill: Path | None = None, threads: int = 2, ordered: bool = False
+    spill: Path | None = None, threads: int = 2, ordered: bool = False, memory: str | None = None
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with capped memory and a spill directory.
 
@@ -27,7 +27,7 @@ def connect(
     directory.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(
         config={
-            "memory_limit": os.environ.get("NGAP_DUCKDB_MEMORY", DEFAULT_MEMORY),
+            "memory_limit": memory or os.environ.get("NGAP_DUCKDB_MEMORY", DEFAULT_MEMORY),
             "threads": 1 if ordered else threads,
             "temp_directory": str(directory),
             "preserve_insertion_order": ordered,

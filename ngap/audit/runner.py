@@ -19,6 +19,7 @@ chunks that were finished.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import multiprocessing
 import os
@@ -50,7 +51,7 @@ class Settings:
     workers: int = 1
     resume: bool = False
     chunk_rows: int = DEFAULT_CHUNK
-    memo_size: int = 50_000
+    memo_size: int = 20_000
     report: bool = True
     today: dt.date | None = None
     cache: Path | None = None
@@ -248,6 +249,7 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
             for future in list(pending):
                 record(pending.pop(future), future.result())
 
+    release()  # the rest of the run needs no solver
     manifest.setdefault("warnings", outcome.warnings)
     if settings.resume and outcome.resumed_chunks:
         manifest.setdefault("resumes", []).append(
@@ -295,12 +297,43 @@ def finish(out: Path, fmt: str, findings: pa.Table | None = None, *, across: boo
 
 
 def find_across(parts: Path, lines: list[Path]) -> pa.Table | None:
-    """Findings of the rules across encounters over every lines part (DuckDB, out of core)."""
+    """Findings of the rules across encounters over every lines part (DuckDB, out of core).
+
+    Computed in a process of its own: the audit's memory (groundings, memo) and DuckDB's working
+    memory never add up, and each stays within its bound whatever the input size.
+    """
     if not lines:
         return None
+    target = parts.parent / ".findings.parquet"
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        pool.submit(_findings_to_file, str(parts / "lines-*.parquet"), str(target)).result()
+    table = pq.read_table(target)
+    target.unlink()
+    return table
+
+
+def _findings_to_file(lines_glob: str, target: str) -> None:
+    """Run by ``find_across`` in a child process; DuckDB memory bounded, raised if too tight."""
+    import duckdb
+
+    from ngap.audit.duck import connect
     from ngap.audit.frequency import find_duckdb
 
-    return find_duckdb(str(parts / "lines-*.parquet"))
+    try:
+        table = find_duckdb(lines_glob)
+    except duckdb.OutOfMemoryException:
+        # Some window states cannot spill; give DuckDB more room rather than fail the audit.
+        table = find_duckdb(lines_glob, connect(memory="2GB"))
+    pq.write_table(table, target)
+
+
+def release() -> None:
+    """Free this process's auditor (groundings, memo) and Arrow's cached memory."""
+    global _AUDITOR, _AUDITOR_FOR
+    _AUDITOR, _AUDITOR_FOR = None, None
+    gc.collect()
+    pa.default_memory_pool().release_unused()
 
 
 def _public_schema() -> pa.Schema:
