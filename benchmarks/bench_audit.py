@@ -38,7 +38,7 @@ import pyarrow as pa
 
 from ngap.audit.batches import RawBatch
 from ngap.audit.core import Auditor
-from ngap.audit.readers import read
+from ngap.audit.readers import DEFAULT_CHUNK, read
 from ngap.audit.runner import Settings, run_audit
 from ngap.audit.synthetic import today, write
 
@@ -58,11 +58,11 @@ def uncached(path: Path, sample: int) -> float:
 
 def warm(path: Path, rows: int) -> tuple[float, int]:
     auditor = Auditor(today=today())
-    for batch in read(path, 50_000):  # fill the memo with the mix's situations
+    for batch in read(path, DEFAULT_CHUNK):  # fill the memo with the mix's situations
         auditor.audit(batch)
     start = time.perf_counter()
     seen = 0
-    for batch in read(path, 50_000):
+    for batch in read(path, DEFAULT_CHUNK):
         seen += auditor.audit(batch).num_rows
     return seen / (time.perf_counter() - start), len(auditor.memo)
 

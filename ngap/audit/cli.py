@@ -55,7 +55,7 @@ def audit_command(
     ] = False,
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", help="Rows per chunk (atomic unit of output).")
-    ] = 50_000,
+    ] = 20_000,
     today: Annotated[
         str | None,
         typer.Option("--today", help="Treat dates after this day as impossible (ISO date)."),

@@ -107,6 +107,13 @@ def encode(table: pa.Table, column: Column, claimable: Sequence[str]) -> Coded:
         value, error = missing_value(column)
         return Coded(np.zeros(n, dtype=np.int32), [value], [error])
     raw = table.column(column.name)
+    if column.kind == "text":
+        # Keys and ids never enter a verdict: only an empty required id is worth a look, and
+        # parsing a million distinct ids one by one would cost more than the rest of the row.
+        if not column.required:
+            return Coded(np.zeros(n, dtype=np.int32), [None], [None])
+        empty = pc.is_null(as_text(raw)).to_numpy(zero_copy_only=False)
+        return Coded(empty.astype(np.int32), ["(given)", None], [None, empty_value(column)[1]])
     listed = pa.types.is_list(raw.type) or pa.types.is_large_list(raw.type)
     text = as_text(raw)
     encoded = pc.dictionary_encode(text)
@@ -214,7 +221,7 @@ class ChunkKeys:
     tables: list[list[Any]]
     errors: list[str | None]
     """Per row: None, or why the row is bad input (every faulty column named)."""
-    dates: list[str | None]
+    dates: pa.Array
     """Per row: the ISO date (None when unreadable)."""
     age_months: np.ndarray
     """Completed months of age on the date, -1 when not known to the day."""
@@ -308,7 +315,7 @@ class ContextDeriver:
         matrix[:, -1] = claimed.codes
         tables += [km.values, done.values, claimed.values]
         iso = [d.isoformat() if d is not None else None for d in date.values]
-        dates = [iso[c] for c in date.codes.tolist()]
+        dates = pa.array(iso, pa.string()).take(pa.array(date.codes))
         return ChunkKeys(matrix, tables, errors, dates, age_months, coded)
 
     @staticmethod

@@ -281,7 +281,7 @@ class Auditor:
             "source": pa.array([batch.source] * n, pa.string()),
             "row": rows,
             "status": status,
-            "date": pa.array(keys.dates, pa.string()),
+            "date": keys.dates,
             "era": pick("era"),
             "patient_id": text("patient_id"),
             "practitioner_id": text("practitioner_id"),

@@ -869,7 +869,7 @@ def _batches(source: _Source, chunk_rows: int, today: dt.date) -> Iterator[RawBa
 
 
 def iter_dcir(
-    path: Path, *, chunk_rows: int = 50_000, today: dt.date | None = None
+    path: Path, *, chunk_rows: int = 20_000, today: dt.date | None = None
 ) -> Iterator[RawBatch]:
     """Read an ER_PRS_F extract (CSV or Parquet) as encounter batches of at most ``chunk_rows``.
 

@@ -30,7 +30,9 @@ from ngap.audit.cells import missing_value
 from ngap.audit.columns import INPUT_COLUMNS
 from ngap.io import InputError
 
-DEFAULT_CHUNK = 50_000
+DEFAULT_CHUNK = 20_000
+"""Rows per chunk: the unit of output and of resumption; small enough that a chunk's transient
+memory stays a few tens of MB."""
 BLOCK_BYTES = 1 << 22
 """Bytes of CSV parsed at a time (the parser reads one block ahead of the batches it hands out)."""
 FORMATS = ("csv", "jsonl", "parquet", "dcir")

@@ -159,6 +159,7 @@ def audit_chunk(
     lines = lines_of(table)
     _write_parquet(table, parts / f"encounters-{name}.parquet")
     _write_parquet(lines, parts / f"lines-{name}.parquet")
+    pa.default_memory_pool().release_unused()  # keep the footprint of one chunk, not the peak
     statuses: dict[str, int] = {}
     for status in table.column("status").to_pylist():
         statuses[status] = statuses.get(status, 0) + 1

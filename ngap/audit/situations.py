@@ -26,6 +26,9 @@ from ngap.audit.contexts import RowKey
 
 FORMAT = 1
 """Bumped whenever the layout of a key or of a verdict changes."""
+FLUSH_EVERY = 16
+"""Verdicts written per transaction: a few milliseconds of solving each, so sharing them early
+costs little and saves the other workers from solving them again."""
 
 
 def fingerprint() -> str:
@@ -110,6 +113,8 @@ class SituationCache:
     def put(self, key: RowKey, verdict: dict[str, Any]) -> None:
         if self._db is not None:
             self._pending.append((canonical(key), json.dumps(verdict, separators=(",", ":"))))
+            if len(self._pending) >= FLUSH_EVERY:
+                self.flush()  # soon visible to the other workers, which then need not solve it
 
     def flush(self) -> None:
         """Write what this process solved since the last flush (one transaction)."""
