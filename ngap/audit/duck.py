@@ -25,7 +25,7 @@ def connect(
     """
     directory = spill or Path(tempfile.gettempdir()) / "ngap-duckdb"
     directory.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(
+    con = duckdb.connect(
         config={
             "memory_limit": memory or os.environ.get("NGAP_DUCKDB_MEMORY", DEFAULT_MEMORY),
             "threads": 1 if ordered else threads,
@@ -33,3 +33,5 @@ def connect(
             "preserve_insertion_order": ordered,
         }
     )
+    con.execute("SET enable_progress_bar = false")  # ngap prints its own progress
+    return con

@@ -18,6 +18,7 @@ chunks that were finished.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import gc
 import json
@@ -159,7 +160,7 @@ def audit_chunk(
     lines = lines_of(table)
     _write_parquet(table, parts / f"encounters-{name}.parquet")
     _write_parquet(lines, parts / f"lines-{name}.parquet")
-    pa.default_memory_pool().release_unused()  # keep the footprint of one chunk, not the peak
+    _give_back_memory()  # keep the footprint of one chunk, not the sum of their leftovers
     statuses: dict[str, int] = {}
     for status in table.column("status").to_pylist():
         statuses[status] = statuses.get(status, 0) + 1
@@ -168,6 +169,24 @@ def audit_chunk(
         "rows_out": table.num_rows,
         "by_status": statuses,
     }
+
+
+def _give_back_memory() -> None:
+    """Return freed memory to the system: Arrow's pool, and the C heap, which glibc otherwise
+    keeps fragmented after each chunk's short-lived objects (the RSS would creep up)."""
+    pa.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to trim
+        return None
+
+
+_LIBC = _load_libc()
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
@@ -251,6 +270,7 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
                 record(pending.pop(future), future.result())
 
     release()  # the rest of the run needs no solver
+    timings = {"audit_s": round(time.perf_counter() - start, 3)}
     manifest.setdefault("warnings", outcome.warnings)
     if settings.resume and outcome.resumed_chunks:
         manifest.setdefault("resumes", []).append(
@@ -259,7 +279,7 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
                 "kept_chunks": outcome.resumed_chunks,
             }
         )
-    finish(settings.out, settings.format)
+    timings.update(finish(settings.out, settings.format))
     for counts in done.values():
         outcome.rows_in += counts["rows_in"]
         outcome.rows_out += counts["rows_out"]
@@ -275,26 +295,38 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
         seconds=round(outcome.seconds, 3),
         format=settings.format,
         finished=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        timings=timings,
     )
     _write_json(settings.out / MANIFEST, manifest)
     if settings.report:
         from ngap.audit.report import build_report
 
+        begun = time.perf_counter()
         build_report(settings.out)
+        timings["report_s"] = round(time.perf_counter() - begun, 3)
+        _write_json(settings.out / MANIFEST, manifest)
     return outcome
 
 
-def finish(out: Path, fmt: str, findings: pa.Table | None = None, *, across: bool = True) -> None:
-    """The rules across encounters (unless given), then the exports in the chosen format."""
+def finish(
+    out: Path, fmt: str, findings: pa.Table | None = None, *, across: bool = True
+) -> dict[str, float]:
+    """The rules across encounters (unless given), then the exports; seconds of each."""
     parts = sorted((out / "parts").glob("encounters-*.parquet"))
     lines = sorted((out / "parts").glob("lines-*.parquet"))
+    begun = time.perf_counter()
     if across:
         findings = find_across(out / "parts", lines)
+    across_s = time.perf_counter() - begun
     if findings is not None:
         _write_parquet(findings, out / "findings.parquet")
         if fmt != "parquet":
             export(iter(findings.to_batches()), findings.schema, out / f"findings.{fmt}", fmt)
     export(_public_batches(parts), _public_schema(), out / f"encounters.{fmt}", fmt)
+    return {
+        "across_s": round(across_s, 3),
+        "export_s": round(time.perf_counter() - begun - across_s, 3),
+    }
 
 
 def find_across(parts: Path, lines: list[Path]) -> pa.Table | None:
