@@ -146,6 +146,11 @@ OUTPUT_COLUMNS: dict[str, str] = {
 
 OUTPUT_COLUMNS["notes"] = "Remarks of the reader (e.g. SNDS lines whose nature maps to no code)."
 OUTPUT_COLUMNS["source_lines"] = "Input lines the encounter was built from (line-level input)."
+EXPORT_ONLY_COLUMNS: dict[str, str] = {
+    "across_rules": "Rules across encounters (freq_*) this encounter was billed in excess of, "
+    "';'-separated; details in findings.*",
+}
+"""Columns of ``encounters.<format>`` added when the rules across encounters are known."""
 
 LINE_COLUMNS: dict[str, str] = {
     "id": "Encounter id.",

@@ -322,7 +322,8 @@ def finish(
         _write_parquet(findings, out / "findings.parquet")
         if fmt != "parquet":
             export(iter(findings.to_batches()), findings.schema, out / f"findings.{fmt}", fmt)
-    export(_public_batches(parts), _public_schema(), out / f"encounters.{fmt}", fmt)
+    across_rules = _excess_rules(findings)
+    export(_public_batches(parts, across_rules), _public_schema(), out / f"encounters.{fmt}", fmt)
     return {
         "across_s": round(across_s, 3),
         "export_s": round(time.perf_counter() - begun - across_s, 3),
@@ -370,13 +371,33 @@ def release() -> None:
 
 
 def _public_schema() -> pa.Schema:
-    return pa.schema([f for f in OUTPUT_SCHEMA if not f.name.startswith("_")])
+    fields = [f for f in OUTPUT_SCHEMA if not f.name.startswith("_")]
+    return pa.schema([*fields, pa.field("across_rules", pa.string())])
 
 
-def _public_batches(parts: list[Path]) -> Iterator[pa.RecordBatch]:
-    names = _public_schema().names
+def _excess_rules(findings: pa.Table | None) -> dict[str, str]:
+    """Encounter id -> the rules across encounters it was billed in excess of (';'-joined)."""
+    rules: dict[str, list[str]] = {}
+    if findings is None:
+        return {}
+    for rule, excess in zip(
+        findings.column("rule").to_pylist(), findings.column("excess_ids").to_pylist(), strict=True
+    ):
+        for encounter in (excess or "").split(";"):
+            if encounter and rule not in rules.setdefault(encounter, []):
+                rules[encounter].append(rule)
+    return {encounter: ";".join(sorted(names)) for encounter, names in rules.items()}
+
+
+def _public_batches(parts: list[Path], across: dict[str, str]) -> Iterator[pa.RecordBatch]:
+    names = [f.name for f in OUTPUT_SCHEMA if not f.name.startswith("_")]
     for part in parts:
-        yield from pq.ParquetFile(part).iter_batches(columns=names)
+        for batch in pq.ParquetFile(part).iter_batches(columns=names):
+            ids = batch.column("id").to_pylist()
+            column = pa.array([across.get(i) if i is not None else None for i in ids], pa.string())
+            yield pa.RecordBatch.from_arrays(
+                [*batch.columns, column], schema=_public_schema()
+            )
 
 
 def export(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, fmt: str) -> None:

@@ -133,3 +133,15 @@ def test_empty_file_gives_an_empty_audit(tmp_path: Path) -> None:
     assert outcome.rows_out == 0
     assert pq.read_table(tmp_path / "o" / "encounters.parquet").num_rows == 0
     assert isinstance(pq.read_table(tmp_path / "o" / "encounters.parquet"), pa.Table)
+
+
+def test_encounters_billed_in_excess_name_the_rule_across_encounters(tmp_path: Path) -> None:
+    run_audit(Settings(inputs=[EXAMPLES / "encounters.csv"], out=tmp_path, report=False))
+    rows = {r["id"]: r for r in pq.read_table(tmp_path / "encounters.parquet").to_pylist()}
+    # Two long visits (VL) of one patient in the third quarter of 2024: the second is in excess.
+    assert rows["E009"]["across_rules"] is not None
+    assert "freq_vl_quarter" in rows["E009"]["across_rules"].split(";")
+    assert rows["E008"]["across_rules"] is None
+    findings = pq.read_table(tmp_path / "findings.parquet").to_pylist()
+    vl = [f for f in findings if f["rule"] == "freq_vl_quarter"]
+    assert len(vl) == 1 and vl[0]["excess_ids"] == "E009" and vl[0]["excess_cents"] > 0
