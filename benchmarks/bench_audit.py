@@ -97,15 +97,20 @@ def spark(path: Path, out: Path, rows: int) -> float:
 
 def rss_at(rows: int, work: Path) -> float:
     """Peak RSS of a separate ``ngap audit`` process over ``rows`` encounters (one core, end to
-    end: audit, rules across encounters, export)."""
+    end: audit, rules across encounters, export).
+
+    Read from the child's own ``VmHWM``: ``ru_maxrss`` survives ``exec`` on Linux, so a child
+    forked from this (large) process would report our memory instead of its own.
+    """
     path = write(work / f"rss_{rows}.parquet", rows)
     code = (
-        "import resource, sys; from pathlib import Path;"
+        "from pathlib import Path;"
         "from ngap.audit.runner import Settings, run_audit;"
         "from ngap.audit.synthetic import today;"
         f"run_audit(Settings(inputs=[Path({str(path)!r})], out=Path({str(work / 'rss_out')!r}),"
         " today=today(), report=False));"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "print(next(int(l.split()[1]) for l in open('/proc/self/status')"
+        " if l.startswith('VmHWM')) / 1024)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
