@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import posixpath
 import sys
 from typing import Annotated, Any
 
@@ -217,7 +218,7 @@ def explain(
         rule = catalogue.rules[name]
         data: dict[str, Any] = {
             "rule": rule.id,
-            "file": f"ngap/asp_rules/{rule.file}",
+            "file": posixpath.normpath(f"ngap/asp_rules/{rule.file}"),
             "article": rule.article,
             "source": rule.source,
             "from": rule.start.isoformat(),
