@@ -18,6 +18,8 @@ FLAGS = (
     "practitioner_treating_doctor",
     "patient_ald",
     "circumstances_emergency",
+    "travel_ik_distance",
+    "circumstances_discharge_45d",
     "circumstances_regulated",
 )
 

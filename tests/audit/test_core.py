@@ -105,3 +105,15 @@ def test_an_empty_batch_and_a_batch_of_only_bad_rows(auditor: Auditor) -> None:
     bad = pa.table({"id": ["x"], "date": ["nope"], "place": ["office"], "claimed": ["G"]})
     out = auditor.audit(RawBatch("b", 1, bad)).to_pylist()
     assert out[0]["status"] == "bad_input" and "date" in str(out[0]["reason"])
+
+
+def test_the_typed_parquet_example_is_built_from_the_csv() -> None:
+    import importlib.util
+
+    import pyarrow.parquet as pq
+
+    spec = importlib.util.spec_from_file_location("make_parquet", EXAMPLES / "make_parquet.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert pq.read_table(EXAMPLES / "encounters.parquet").equals(module.build())

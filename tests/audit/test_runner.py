@@ -43,8 +43,8 @@ def test_examples_every_row_out_in_each_format(tmp_path: Path) -> None:
             rows = pacsv.read_csv(exported).to_pylist()
         else:
             rows = [json.loads(line) for line in exported.read_text().splitlines()]
-        # 26 CSV rows + 6 JSONL records + 23 typed Parquet rows (impossible dates cannot be typed)
-        assert len(rows) == 26 + 6 + 23 == outcome.rows_out
+        # 26 CSV rows + 6 JSONL records + 25 typed Parquet rows (2024-09-31 cannot be typed)
+        assert len(rows) == 26 + 6 + 25 == outcome.rows_out
         assert (out / "report.html").exists() and (out / "summary.json").exists()
         manifest = json.loads((out / "manifest.json").read_text())
         assert manifest["rows_in"] == manifest["rows_out"] == len(rows)
