@@ -50,21 +50,6 @@ if TYPE_CHECKING:
     import duckdb
     from pyspark.sql import DataFrame, SparkSession
 
-FINDING_COLUMNS: tuple[str, ...] = (
-    "rule",
-    "patient_id",
-    "practitioner_id",
-    "code",
-    "first_date",
-    "last_date",
-    "count",
-    "limit",
-    "encounter_ids",
-    "excess_ids",
-    "excess_cents",
-    "detail",
-)
-"""One finding per window in breach (``count`` > ``limit``)."""
 
 FINDINGS_SCHEMA = pa.schema(
     [
@@ -82,6 +67,8 @@ FINDINGS_SCHEMA = pa.schema(
         ("detail", pa.string()),
     ]
 )
+"""One finding per window in breach (``count`` > ``limit``)."""
+FINDING_COLUMNS: tuple[str, ...] = tuple(FINDINGS_SCHEMA.names)
 """``patient_id`` / ``practitioner_id`` are null when the window spans several of them (a
 household trip, a patient seen by several doctors); ``code`` lists the codes involved
 (``;``-joined); ``excess_cents`` is null only when no excess line was priced."""

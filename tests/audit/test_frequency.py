@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ngap.audit.columns import LINE_COLUMNS
+from ngap.audit.core import LINES_SCHEMA
 from ngap.audit.frequency import (
     FINDING_COLUMNS,
     FINDINGS_SCHEMA,
@@ -47,23 +48,8 @@ class Line:
     record: str | None = None
 
 
-LINE_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("source", pa.string()),
-        ("row", pa.int64()),
-        ("patient_id", pa.string()),
-        ("practitioner_id", pa.string()),
-        ("household_id", pa.string()),
-        ("stay_id", pa.string()),
-        ("date", pa.date32()),
-        ("code", pa.string()),
-        ("cents", pa.int64()),
-        ("place", pa.string()),
-        ("age_months", pa.int32()),
-        ("status", pa.string()),
-    ]
-)
+LINE_SCHEMA = pa.schema([f for f in LINES_SCHEMA if f.name != "record"])
+"""What the per-encounter pass writes, ``record`` added by each test that needs it."""
 
 
 def _table(lines: list[Line], with_record: bool) -> pa.Table:

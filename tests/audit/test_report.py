@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ngap.audit.columns import OUTPUT_COLUMNS
+from ngap.audit.frequency import FINDINGS_SCHEMA
 from ngap.audit.report import build_report, euros, percent
 
 INT_COLUMNS = {"row", "claimed_cents", "optimal_cents", "difference_cents"}
@@ -148,22 +149,7 @@ FINDINGS = pa.table(
         "excess_cents": [6000, 3000, 1500],
         "detail": ["G billed 3 times <same day>", "G twice", "MN twice a week"],
     },
-    schema=pa.schema(
-        [
-            ("rule", pa.string()),
-            ("patient_id", pa.string()),
-            ("practitioner_id", pa.string()),
-            ("code", pa.string()),
-            ("first_date", pa.date32()),
-            ("last_date", pa.date32()),
-            ("count", pa.int64()),
-            ("limit", pa.int64()),
-            ("encounter_ids", pa.string()),
-            ("excess_ids", pa.string()),
-            ("excess_cents", pa.int64()),
-            ("detail", pa.string()),
-        ]
-    ),
+    schema=FINDINGS_SCHEMA,
 )
 
 
