@@ -69,9 +69,8 @@ def test_known_verdicts_of_the_examples(auditor: Auditor) -> None:
     assert "hour=h06_07|h07_08|h20_21|h21_24" in str(e004["lines"])
     # Worked amount: G 26.50 € from 22 Dec 2023, MN 35 €.
     assert e004["claimed_cents"] == 2650 + 3500
-    # The 2022 G was 25 €; the 1 Jul 2025 step never happened (G stays 30 € in 2025).
+    # The 2022 G was 25 € (the 1 Jul 2025 trap is tested in test_reference_traps_in_bulk).
     assert rows["E015"]["claimed_cents"] == 2500
-    assert rows["E012"]["claimed_cents"] == 2500
     assert rows["E019"]["status"] == "bad_input" and "GX" in str(rows["E019"]["reason"])
     assert "did you mean office" in str(rows["E017"]["reason"])
     assert "2024-09-31" in str(rows["E018"]["reason"])
@@ -117,3 +116,39 @@ def test_the_typed_parquet_example_is_built_from_the_csv() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert pq.read_table(EXAMPLES / "encounters.parquet").equals(module.build())
+
+
+def test_reference_traps_in_bulk(auditor: Auditor) -> None:
+    """The traps real sources fell into, through the batch path (line amounts of the claim)."""
+    rows = [
+        # id, date, time, place, done, claimed, birth date, emergency, regulated duty
+        ("g_0630", "2025-06-30", "10:00", "office", "consultation", "G", None, "false", "false"),
+        ("g_0701", "2025-07-01", "10:00", "office", "consultation", "G", None, "false", "false"),
+        ("coe_0701", "2025-07-01", "10:00", "office", "child_exam_certificate", "COE",
+         "2024-10-01", "false", "false"),
+        ("crm", "2025-03-01", "23:00", "office", "consultation", "G;CRM", None, "false", "true"),
+        ("vrm", "2025-03-01", "23:00", "home", "visit", "VG;VRM", None, "false", "true"),
+        ("mhp", "2025-01-10", "21:00", "office", "consultation", "G;MN", None, "false", "false"),
+    ]
+    names = ["id", "date", "time", "place", "done", "claimed", "patient_birth_date",
+             "circumstances_emergency", "circumstances_regulated_duty"]
+    table = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+    table = table.append_column("patient_age_years", pa.array(
+        [None if r[6] else "40" for r in rows], pa.string()))
+    out = {r["id"]: r for r in auditor.audit(RawBatch("traps", 1, table)).to_pylist()}
+
+    def cents(row: str, code: str) -> int:
+        line = dict(zip(out[row]["_line_codes"], out[row]["_line_cents"], strict=True))
+        return int(line[code])
+
+    # No tariff step on 1 Jul 2025 (suspended, applied 1 Jan 2026): G 30 €, COE still 54 €.
+    assert cents("g_0630", "G") == cents("g_0701", "G") == 3000
+    assert cents("coe_0701", "COE") == 5400
+    # CRM stayed 51.50 € in 2025; 59.50 € is VRM.
+    assert cents("crm", "CRM") == 5150
+    assert cents("vrm", "VRM") == 5950
+    # From 22 Dec 2024 a night act without a genuine emergency gets MHP (5 €), not MN.
+    assert out["mhp"]["status"] == "violation"
+    assert out["mhp"]["rules"] == "genuine_emergency"
+    assert out["mhp"]["lines"] == "G:valid;MN:invalid"
+    assert out["mhp"]["optimal_cents"] == 3000 + 500
