@@ -28,7 +28,7 @@ from ngap.audit.cells import cell_parser, empty_value, missing_value
 from ngap.audit.columns import INPUT_COLUMNS, Column
 from ngap.model import calendar as cal
 from ngap.model.child_exams import CALENDAR_2025, exam_window_of
-from ngap.model.context import Context, Value
+from ngap.model.context import Context, Value, flag_value, sector_value
 from ngap.model.eras import COVERAGE_START, DateOutOfRange, Era, era_of
 from ngap.model.vocabulary import ACTIVITIES, AGE_THRESHOLDS, CCAM_ACTS, KM_BITS
 
@@ -169,25 +169,11 @@ def combine(columns: Sequence[Coded], fn: Callable[..., Any], interner: Interner
     return np.asarray(results, dtype=np.int32)[inverse.reshape(-1)]
 
 
-def _flag(value: bool | None) -> str | None:
-    return None if value is None else ("yes" if value else "no")
-
-
 def _either(fn: Callable[[bool], Any], alsace: bool | None) -> Value:
     if alsace is not None:
         return fn(alsace)  # type: ignore[no-any-return]
     both = {fn(False), fn(True)}
     return next(iter(both)) if len(both) == 1 else frozenset(both)
-
-
-def _sector(sector: str | None, optam: bool | None) -> Value:
-    if sector is None:
-        return None
-    if sector == "1":
-        return "s1"
-    if optam is None:
-        return frozenset({"s2", "s2_optam"})
-    return "s2_optam" if optam else "s2"
 
 
 @lru_cache(maxsize=8192)
@@ -298,10 +284,12 @@ class ContextDeriver:
         ):
             dims[dim] = intern[dim].codes(coded[name].values)[coded[name].codes]
         dims["sector"] = combine(
-            [coded["practitioner_sector"], coded["practitioner_optam"]], _sector, intern["sector"]
+            [coded["practitioner_sector"], coded["practitioner_optam"]],
+            sector_value,
+            intern["sector"],
         )
         for name, dim in FLAG_COLUMNS.items():
-            values = [_flag(v) for v in coded[name].values]
+            values = [flag_value(v) for v in coded[name].values]
             dims[dim] = intern[dim].codes(values)[coded[name].codes]
         age_months = self._ages(coded, dims, errors, n)
 

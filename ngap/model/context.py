@@ -37,7 +37,8 @@ class Context:
         return value if isinstance(value, str) else None
 
 
-def _flag(value: bool | None) -> str | None:
+def flag_value(value: bool | None) -> str | None:
+    """yes / no, or None when unknown."""
     if value is None:
         return None
     return "yes" if value else "no"
@@ -53,15 +54,19 @@ def _birth(enc: Encounter) -> dt.date | None:
     return add_months(enc.date, -(12 * age.years + age.months)) - dt.timedelta(days=age.days)
 
 
-def _sector(enc: Encounter) -> Value:
-    pr = enc.practitioner
-    if pr.sector is None:
+def sector_value(sector: str | None, optam: bool | None) -> Value:
+    """s1 / s2_optam / s2 (sector 1 DP counts as 2); both sector-2 values when OPTAM is unknown."""
+    if sector is None:
         return None
-    if pr.sector == "1":
+    if sector == "1":
         return "s1"
-    if pr.optam is None:
+    if optam is None:
         return frozenset({"s2", "s2_optam"})
-    return "s2_optam" if pr.optam else "s2"
+    return "s2_optam" if optam else "s2"
+
+
+def _sector(enc: Encounter) -> Value:
+    return sector_value(enc.practitioner.sector, enc.practitioner.optam)
 
 
 def derive(enc: Encounter, eras: tuple[Era, ...]) -> Context:
@@ -86,14 +91,14 @@ def derive(enc: Encounter, eras: tuple[Era, ...]) -> Context:
     values["exam_window"] = exam_window(birth, enc.date) if birth else None
     values["trip"] = enc.trip
 
-    values["treating"] = _flag(enc.practitioner.treating_doctor)
-    values["pdsa_extended"] = _flag(enc.pdsa_extended)
+    values["treating"] = flag_value(enc.practitioner.treating_doctor)
+    values["pdsa_extended"] = flag_value(enc.pdsa_extended)
     for section in (enc.patient, enc.circumstances, enc.travel):
         for name, field_value in section:
             if isinstance(field_value, bool) or field_value is None:
                 if name in ("birth_date", "age", "sex"):
                     continue
-                values[name] = _flag(field_value)
+                values[name] = flag_value(field_value)
     km = round(enc.travel.km)
     for bit in range(KM_BITS):
         values[f"km_bit_{bit}"] = "yes" if km >> bit & 1 else "no"
