@@ -9,4 +9,4 @@ from ngap.model.encounter import Encounter
 from ngap.solver.engine import Nomenclature, UnknownCodeError
 
 __all__ = ["Encounter", "Nomenclature", "UnknownCodeError"]
-__version__ = "0.1.0"
+__version__ = "0.3.0"

@@ -1,0 +1,5 @@
+"""``python -m ngap``: the command line."""
+
+from ngap.cli import app
+
+app()
