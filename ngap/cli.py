@@ -22,6 +22,7 @@ from ngap.model.eras import DateOutOfRange
 from ngap.model.vocabulary import TRIPS
 from ngap.solver.engine import Nomenclature, UnknownCodeError
 from ngap.solver.results import CheckResult, Cotation, euros
+from ngap.versions import versions
 
 app = typer.Typer(
     add_completion=False,
@@ -195,7 +196,7 @@ def codes(
             }
         )
     if as_json:
-        _emit_json({"date": day.isoformat(), "codes": rows})
+        _emit_json({"date": day.isoformat(), "codes": rows, "versions": versions()})
         return
     table = Table(title=f"Codes in force on {day.isoformat()}", title_justify="left")
     for column in ("code", "kind", "amount €", "grade", "label"):
@@ -260,7 +261,7 @@ def explain(
             "sources": [_cite(catalogue, sid) for sid in code.sources],
         }
     if as_json:
-        _emit_json(data)
+        _emit_json({**data, "versions": versions()})
         return
     for key, value in data.items():
         if key == "tariffs":
@@ -294,10 +295,26 @@ def _cite(catalogue: Any, sid: str) -> str:
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of an encounter file."""
-    data = encounter_schema()
-    _emit_json(data)
+def schema(
+    output: Annotated[
+        str | None,
+        typer.Option("--output", help="Schema of this JSON output instead (see --list)."),
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the schema names.")] = False,
+) -> None:
+    """Print the JSON Schema of an encounter file, or of a JSON output (--output NAME)."""
+    from ngap import schemas
+
+    if list_:
+        for name, text in schemas.DESCRIPTIONS.items():
+            sys.stdout.write(f"{name}\t{text}\n")
+        return
+    if output is None:
+        _emit_json(encounter_schema())
+        return
+    if output not in schemas.SCHEMAS:
+        raise _fail(f"--output: unknown schema {output!r}; one of {', '.join(schemas.SCHEMAS)}")
+    _emit_json(schemas.schema(output))
 
 
 @app.command()
@@ -305,7 +322,7 @@ def vocabulary(as_json: JsonOpt = False) -> None:
     """The closed vocabulary: activities (``done``) and trips."""
     data = {"done": list(KNOWN_DONE), "trip": list(TRIPS)}
     if as_json:
-        _emit_json(data)
+        _emit_json({**data, "versions": versions()})
         return
     out.print("done: " + ", ".join(KNOWN_DONE))
     out.print("trip: " + ", ".join(TRIPS))

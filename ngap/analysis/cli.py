@@ -29,6 +29,7 @@ from ngap.analysis.rulebase import Analyser, analyse, load_allow_list
 from ngap.analysis.space import Blocking
 from ngap.analysis.vendor import Validator
 from ngap.model.eras import DateOutOfRange
+from ngap.versions import versions
 
 DateOpt = Annotated[str | None, typer.Option("--date", help="Date YYYY-MM-DD (default: see help).")]
 OutOpt = Annotated[str | None, typer.Option("--out", help="Write the report to this file.")]
@@ -149,7 +150,8 @@ def _question(analyser: Analyser, codes: list[str], eras: list[Any], format: str
             entry["witness"] = analyser.replay(result, "witness")
         answers.append(entry)
     if format == "json":
-        sys.stdout.write(json.dumps({"codes": codes, "answers": answers}, indent=2) + "\n")
+        data = {"codes": codes, "answers": answers, "versions": versions()}
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
         for entry in answers:
             head = f"era {entry['era']} (from {entry['from']}): {' + '.join(codes)}"

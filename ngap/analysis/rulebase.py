@@ -44,6 +44,7 @@ from ngap.analysis.space import Blocking, EraSpace, Witness
 from ngap.analysis.witness import encounter_of
 from ngap.model.catalogue import Catalogue, load_catalogue
 from ngap.model.eras import Era, compute_eras, era_of
+from ngap.versions import versions
 
 Evidence = tuple[list[str], list[list[str]], dict[str, Any] | None]
 """Blocking rules, alternative rule sets, witness (encounter data)."""
@@ -224,6 +225,7 @@ class RuleBaseReport:
                 for era, graph in self.graphs.items()
             },
             "seconds": round(self.seconds, 2),
+            "versions": versions(),
         }
 
 

@@ -42,6 +42,7 @@ from ngap.model.catalogue import FAR_FUTURE
 from ngap.model.eras import COVERAGE_START, Era
 from ngap.solver.engine import Nomenclature
 from ngap.solver.results import euros
+from ngap.versions import versions
 
 KINDS = (
     "input_error",
@@ -105,6 +106,7 @@ class ValidationReport:
             "findings_by_kind": by_kind,
             "findings": [f.to_dict() for f in self.findings],
             "seconds": round(self.seconds, 2),
+            "versions": versions(),
         }
 
 

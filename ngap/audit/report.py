@@ -25,6 +25,7 @@ import duckdb
 
 from ngap.audit.columns import OUTPUT_COLUMNS
 from ngap.model.catalogue import load_catalogue
+from ngap.versions import versions
 
 STATUSES = ("valid", "conditional", "violation", "bad_input")
 MIN_ENCOUNTERS = 20
@@ -100,6 +101,7 @@ def _summarise(
     summary: dict[str, Any] = {
         "version": 1,
         "generated": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "versions": versions(),
         "manifest": _manifest(out_dir),
         "rows": sum(status.values()),
         "status": status,

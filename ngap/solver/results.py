@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ngap.versions import versions
+
 
 def euros(cents: int | None) -> str:
     if cents is None:
@@ -87,6 +89,7 @@ class OptimiseResult:
             "date": self.date,
             "era": self.era,
             "optimal": [c.to_dict() for c in self.optimal],
+            "versions": versions(),
         }
 
 
@@ -103,6 +106,7 @@ class EnumerateResult:
             "era": self.era,
             "truncated": self.truncated,
             "cotations": [c.to_dict() for c in self.cotations],
+            "versions": versions(),
         }
 
 
@@ -137,4 +141,5 @@ class CheckResult:
             "optimal": self.optimal.to_dict() if self.optimal else None,
             "difference_cents": self.difference_cents,
             "normalised": self.normalised,
+            "versions": versions(),
         }
