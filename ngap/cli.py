@@ -328,6 +328,22 @@ def vocabulary(as_json: JsonOpt = False) -> None:
     out.print("trip: " + ", ".join(TRIPS))
 
 
+@app.command()
+def site(
+    out_dir: Annotated[str, typer.Argument(help="Folder to write the pages into.")],
+    lang: LangOpt = "fr",
+) -> None:
+    """Write the rule pages: one HTML page per code and per rule, and an index (offline)."""
+    from pathlib import Path
+
+    from ngap.site import LANGS, build_site
+
+    if lang not in LANGS:
+        raise _fail(f"--lang: {lang!r} is not one of {', '.join(LANGS)}")
+    written = build_site(Path(out_dir), lang)
+    out.print(f"{written} pages written to {escape(out_dir)} (open index.html)", highlight=False)
+
+
 def _register_analysis() -> None:
     from ngap.analysis.cli import register
     from ngap.audit.cli import register as register_audit
