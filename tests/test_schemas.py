@@ -144,7 +144,7 @@ def test_a_broken_answer_is_refused() -> None:
     data["optimal"][0]["lines"][0]["amount_cents"] = "26.50"
     with pytest.raises(jsonschema.ValidationError):
         _validate("optimise", data)
-    row = {name: None for name in schemas.schema("audit_row")["required"]}
+    row: dict[str, Any] = dict.fromkeys(schemas.schema("audit_row")["required"])
     row["status"] = "valid"
     _validate("audit_row", row)
     row["surprise"] = 1

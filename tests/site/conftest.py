@@ -1,0 +1,30 @@
+"""The rule pages built once per test session: French with ``build_site``, English with the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ngap import Nomenclature
+from ngap.cli import app
+from ngap.site import build_site
+
+
+@pytest.fixture(scope="session")
+def site_fr(tmp_path_factory: pytest.TempPathFactory, nomenclature: Nomenclature) -> Path:
+    out = tmp_path_factory.mktemp("site_fr")
+    written = build_site(out, "fr", nomenclature=nomenclature)
+    catalogue = nomenclature.catalogue
+    assert written == 1 + len(catalogue.codes) + len(catalogue.rules)
+    return out
+
+
+@pytest.fixture(scope="session")
+def site_en(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site_en")
+    result = CliRunner().invoke(app, ["site", str(out), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "pages written" in result.output
+    return out
