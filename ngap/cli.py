@@ -340,7 +340,14 @@ def site(
 
     if lang not in LANGS:
         raise _fail(f"--lang: {lang!r} is not one of {', '.join(LANGS)}")
-    written = build_site(Path(out_dir), lang)
+    target = Path(out_dir)
+    if target.exists() and not target.is_dir():
+        raise _fail(f"{out_dir}: exists and is not a directory")
+    try:
+        written = build_site(target, lang)
+    except OSError as error:
+        err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        raise typer.Exit(3) from error
     out.print(f"{written} pages written to {escape(out_dir)} (open index.html)", highlight=False)
 
 

@@ -277,3 +277,10 @@ def test_unknown_names_and_languages(nomenclature: Nomenclature) -> None:
         render_index(nomenclature, "de")
     result = CliRunner().invoke(app, ["site", "/nonexistent-never/x", "--lang", "de"])
     assert result.exit_code == 2
+
+
+def test_site_refuses_a_file_as_folder(tmp_path: Path) -> None:
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    result = CliRunner().invoke(app, ["site", str(target)])
+    assert result.exit_code == 2 and target.read_text() == "x"
