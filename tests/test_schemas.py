@@ -3,6 +3,7 @@ versions, and the files under ``schema/`` are exactly what ``ngap.schemas`` buil
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,17 @@ EXAMPLES = ROOT / "examples"
 runner = CliRunner()
 
 
-def _validate(name: str, data: Any) -> None:
+@functools.cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
     schema = schemas.schema(name)
     jsonschema.Draft202012Validator.check_schema(schema)
-    jsonschema.Draft202012Validator(
+    return jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    ).validate(data)
+    )
+
+
+def _validate(name: str, data: Any) -> None:
+    _validator(name).validate(data)
 
 
 def _json(args: list[str], codes: tuple[int, ...] = (0,)) -> Any:
@@ -150,3 +156,13 @@ def test_a_broken_answer_is_refused() -> None:
     row["surprise"] = 1
     with pytest.raises(jsonschema.ValidationError):
         _validate("audit_row", row)
+
+
+def test_every_code_and_rule_explained_follows_the_schema() -> None:
+    from ngap.model.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    for name in [*catalogue.codes, *catalogue.rules]:
+        _validate("explain", _json(["explain", name, "--json"]))
+    for day in ("2022-01-01", "2023-11-01", "2024-12-22", "2026-01-01"):
+        _validate("codes", _json(["codes", "--date", day, "--json"]))
