@@ -284,3 +284,14 @@ def test_site_refuses_a_file_as_folder(tmp_path: Path) -> None:
     target.write_text("x")
     result = CliRunner().invoke(app, ["site", str(target)])
     assert result.exit_code == 2 and target.read_text() == "x"
+
+
+def test_pages_parse_without_error_by_the_html_standard(site_fr: Path, site_en: Path) -> None:
+    """The WHATWG parsing algorithm (html5lib, strict) reports no parse error on any page."""
+    html5lib = pytest.importorskip("html5lib")
+    parser = html5lib.HTMLParser(strict=True)
+    with pytest.raises(html5lib.html5parser.ParseError):
+        parser.parse("<!DOCTYPE html><html><body><p>x</div></body></html>")
+    for site in (site_fr, site_en):
+        for page in site.rglob("*.html"):
+            parser.parse(page.read_text(encoding="utf-8"))
