@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from ngap.model.encounter import KNOWN_DONE, Encounter
 from ngap.site.casebook import cases_for_code, load_index
 from ngap.solver.engine import Nomenclature
-from ngap.solver.results import Cotation
+from ngap.solver.results import CheckResult, Cotation
 
 
 @dataclass(frozen=True)
@@ -119,3 +119,35 @@ def worked_example(nomenclature: Nomenclature, code: str) -> WorkedExample | Non
     if code not in nomenclature.catalogue.codes:
         raise KeyError(code)
     return _from_casebook(nomenclature, code) or _from_analysis(nomenclature, code)
+
+
+@dataclass(frozen=True)
+class RuleExample:
+    """A claimed coding that breaks the rule, judged now by ``check``."""
+
+    case: str
+    encounter: dict[str, Any]
+    claimed: tuple[str, ...]
+    result: CheckResult
+
+
+def rule_example(nomenclature: Nomenclature, rule_id: str) -> RuleExample | None:
+    """The most recent case-book claim expected to break ``rule_id``, checked now; kept only
+    when the verdict names the rule (None otherwise, or for a rule across encounters)."""
+    if rule_id not in nomenclature.catalogue.rules:
+        raise KeyError(rule_id)
+    found = []
+    for case in load_index():
+        for check in case["checks"]:
+            if rule_id in check["rules"]:
+                found.append((str(case["encounter"].get("date", "")), case, check))
+    found.sort(key=lambda item: item[0], reverse=True)
+    for _, case, check in found[:5]:
+        try:
+            encounter = Encounter.model_validate(dict(case["encounter"]))
+            result = nomenclature.check(encounter, check["claimed"])
+        except (ValidationError, ValueError):
+            continue
+        if any(v.rule == rule_id for v in result.violations):
+            return RuleExample(case["name"], _shown(encounter), tuple(check["claimed"]), result)
+    return None

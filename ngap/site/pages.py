@@ -26,7 +26,7 @@ import yaml
 
 from ngap.model.catalogue import FAR_FUTURE, FAR_PAST, Catalogue, Code, TariffStep
 from ngap.site.casebook import cases_for_code, cases_for_rule, load_index
-from ngap.site.examples import WorkedExample, worked_example
+from ngap.site.examples import RuleExample, WorkedExample, rule_example, worked_example
 from ngap.site.rulebase_index import RuleBaseIndex, build_index
 from ngap.solver.engine import Nomenclature
 from ngap.versions import versions
@@ -78,6 +78,12 @@ TEXT: dict[str, dict[str, str]] = {
         "expected": "Attendu",
         "example": "Exemple résolu",
         "example_from_case": "Rencontre du cas « {case} », résolue par optimise :",
+        "rule_example": "Exemple : une cotation qui enfreint la règle",
+        "rule_example_intro": "Cas « {case} » : la cotation {claimed} est jugée par check :",
+        "verdict": "Verdict",
+        "claimed_total": "Total réclamé",
+        "optimal_total": "Cotation optimale",
+        "difference": "Écart",
         "example_from_analysis": "Rencontre construite par l'analyse de la base de règles "
         "(un témoin où le code est facturable), résolue par optimise :",
         "no_example": "Aucune rencontre ne facture ce code seul (voir les règles).",
@@ -158,6 +164,12 @@ TEXT: dict[str, dict[str, str]] = {
         "expected": "Expected",
         "example": "Worked example",
         "example_from_case": "Encounter of the case “{case}”, solved by optimise:",
+        "rule_example": "Example: a coding that breaks the rule",
+        "rule_example_intro": "Case “{case}”: the coding {claimed} judged by check:",
+        "verdict": "Verdict",
+        "claimed_total": "Claimed total",
+        "optimal_total": "Optimal cotation",
+        "difference": "Difference",
         "example_from_analysis": "Encounter built by the rule-base analysis (a witness where "
         "the code is billable), solved by optimise:",
         "no_example": "No encounter bills this code on its own (see the rules).",
@@ -396,6 +408,39 @@ def _example(
     }
 
 
+def _rule_example(
+    example: RuleExample | None, rule_id: str, lang: str, links: Links
+) -> dict[str, Any] | None:
+    if example is None:
+        return None
+    t = TEXT[lang]
+    result = example.result
+    optimal = result.optimal
+    return {
+        "intro": t["rule_example_intro"].format(
+            case=example.case, claimed=" + ".join(example.claimed)
+        ),
+        "encounter": yaml.safe_dump(
+            example.encounter, allow_unicode=True, sort_keys=False, default_flow_style=None
+        ).strip(),
+        "status": result.status,
+        "violations": [
+            {
+                "rule": v.rule,
+                "href": links.rule(v.rule),
+                "this": v.rule == rule_id,
+                "message": v.message_fr if lang == "fr" else v.message_en,
+                "article": v.article,
+            }
+            for v in result.violations
+        ],
+        "claimed_total": _euros(result.claimed.total_cents, lang),
+        "optimal": " + ".join(optimal.codes) if optimal else None,
+        "optimal_total": _euros(optimal.total_cents, lang) if optimal else None,
+        "difference": _euros(result.difference_cents, lang),
+    }
+
+
 def _page_versions(lang: str) -> str:
     data = versions()
     return TEXT[lang]["versions"].format(
@@ -530,6 +575,7 @@ def render_rule_page(
         codes=codes,
         cases=[_case(c, links) for c in cases_for_rule(rule_id)],
         casebook=bool(load_index()),
+        example=_rule_example(rule_example(nomenclature, rule_id), rule_id, lang, links),
     )
 
 

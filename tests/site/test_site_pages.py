@@ -19,7 +19,7 @@ from ngap.cli import app
 from ngap.model.catalogue import Code
 from ngap.site import render_code_page, render_index, render_rule_page, slug
 from ngap.site.casebook import load_index
-from ngap.site.examples import worked_example
+from ngap.site.examples import rule_example, worked_example
 
 ROOT = Path(__file__).parents[2]
 
@@ -295,3 +295,22 @@ def test_pages_parse_without_error_by_the_html_standard(site_fr: Path, site_en: 
     for site in (site_fr, site_en):
         for page in site.rglob("*.html"):
             parser.parse(page.read_text(encoding="utf-8"))
+
+
+def test_rule_pages_judge_a_claim_that_breaks_the_rule(
+    site_fr: Path, nomenclature: Nomenclature
+) -> None:
+    """Every rule a case-book claim is expected to break has that claim checked on its page,
+    and the verdict there names the rule (the case book and the rule base agree)."""
+    expected = {r for case in load_index() for check in case["checks"] for r in check["rules"]}
+    assert expected
+    for rule in sorted(expected):
+        example = rule_example(nomenclature, rule)
+        assert example is not None, rule
+        assert example.result.status == "violation"
+        text = (site_fr / "rules" / f"{slug(rule)}.html").read_text(encoding="utf-8")
+        assert 'id="example"' in text and esc(example.case) in text
+        message = nomenclature.catalogue.rules[rule].fr
+        assert any(
+            v.message_fr.startswith(message.split("{")[0]) for v in example.result.violations
+        )
