@@ -15,7 +15,6 @@ it, directly or through other predicates (``biopsy("QZHA001")`` -> ``cumul_ok`` 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -230,8 +229,3 @@ def _frequency_rules(index: RuleBaseIndex, catalogue: Catalogue) -> None:
         index.rule_codes.setdefault(rule.id, set()).update(
             c for c in rule.codes if c in catalogue.codes
         )
-
-
-def rule_files(index: RuleBaseIndex, rules: Iterable[str]) -> dict[str, list[Location]]:
-    """The locations of several rules (helper of the pages)."""
-    return {rule: index.rule_lines.get(rule, []) for rule in rules}

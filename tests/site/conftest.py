@@ -1,4 +1,4 @@
-"""The rule pages built once per test session: French with ``build_site``, English with the CLI."""
+"""The rule pages built once per test run: French with ``build_site``, English with the CLI."""
 
 from __future__ import annotations
 
