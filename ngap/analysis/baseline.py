@@ -154,8 +154,9 @@ def entries_for(findings: Iterable[VendorFinding], keep: Sequence[Entry] = ()) -
 
 
 def baseline_text(entries: Sequence[Entry], date: dt.date, yaml_format: bool = False) -> str:
-    """The baseline file: stable order, one entry per accepted difference, ``reason`` to fill."""
-    data: dict[str, Any] = {
+    """The baseline file: stable order, one entry per line (JSON) for readable diffs, the
+    ``reason`` of each entry to be filled in by whoever accepts the difference."""
+    head: dict[str, Any] = {
         "format": FORMAT,
         "date": date.isoformat(),
         "note": (
@@ -163,16 +164,23 @@ def baseline_text(entries: Sequence[Entry], date: dt.date, yaml_format: bool = F
             "An entry accepts the findings of its kind, codes and context; write why in reason."
         ),
         "versions": versions(),
-        "accepted": [
-            {"kind": e.kind, "codes": list(e.codes)}
-            | ({"context": e.context} if e.context else {})
-            | {"reason": e.reason}
-            for e in entries
-        ],
     }
+    accepted = [
+        {"kind": e.kind, "codes": list(e.codes)}
+        | ({"context": e.context} if e.context else {})
+        | {"reason": e.reason}
+        for e in entries
+    ]
     if yaml_format:
+        data = head | {"accepted": accepted}
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    lines = ["{"]
+    lines += [f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}," for k, v in head.items()]
+    lines.append('  "accepted": [')
+    items = [json.dumps(item, ensure_ascii=False) for item in accepted]
+    lines += [f"    {item}," for item in items[:-1]] + [f"    {item}" for item in items[-1:]]
+    lines += ["  ]", "}"]
+    return "\n".join(lines) + "\n"
 
 
 # ====================================================================== triage

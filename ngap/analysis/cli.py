@@ -299,15 +299,8 @@ def _validate(
             f"encounters*...); ignored: {ignored}"
         )
     review = triage(report, kinds, entries, baseline, list_missing)
-    render = {
-        "json": validation_json,
-        "html": validation_html,
-        "junit": junit,
-        "sarif": sarif,
-        "text": validation_text,
-    }[format]
-    _emit(render(review), out)
     if write_baseline is not None:
+        # The baseline accepts every current finding; the report is then judged against it.
         current = [*review.findings, *(f for f, _ in review.baselined)]
         kept = [e for e in entries if e.kind not in kinds]
         written = sorted(
@@ -319,7 +312,16 @@ def _validate(
             baseline_text(written, report.date, yaml_format), encoding="utf-8"
         )
         typer.echo(f"baseline of {len(written)} entries written to {write_baseline}", err=True)
-        raise typer.Exit(0)
+        written = load_baseline(write_baseline)  # the lines of its entries, for the report
+        review = triage(report, kinds, written, write_baseline, list_missing)
+    render = {
+        "json": validation_json,
+        "html": validation_html,
+        "junit": junit,
+        "sarif": sarif,
+        "text": validation_text,
+    }[format]
+    _emit(render(review), out)
     raise typer.Exit(review.exit_code)
 
 
