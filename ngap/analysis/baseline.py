@@ -241,10 +241,12 @@ def triage(
 ) -> Review:
     """Filter by kind, apply the baseline, sum the missing codes up (unless ``list_missing``)."""
     judged = [f for f in report.findings if f.kind in kinds]
+    others = [f for f in report.findings if f.kind not in kinds]
+    if not list_missing:
+        others = summarise_missing(others, report.date)
     left_out: dict[str, int] = {}
-    for f in report.findings:
-        if f.kind not in kinds:
-            left_out[f.kind] = left_out.get(f.kind, 0) + 1
+    for f in others:
+        left_out[f.kind] = left_out.get(f.kind, 0) + 1
     accepted: dict[Identity, Entry] = {}
     for entry in entries:
         for identity in entry.identities():
