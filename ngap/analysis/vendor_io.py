@@ -596,9 +596,11 @@ def read_ruleset(
         except UnicodeDecodeError as error:
             raw = path.read_bytes()
             line = raw.count(b"\n", 0, error.start) + 1
+            column = error.start - raw.rfind(b"\n", 0, error.start)
             ruleset.files.append(shown)
             reader.issue(
-                Location(shown, line), f"not UTF-8 text: {error.reason} at byte {error.start}"
+                Location(shown, line),
+                f"not UTF-8 text: {error.reason} at byte {column} of the line",
             )
             continue
         except OSError as error:
