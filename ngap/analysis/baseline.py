@@ -197,11 +197,14 @@ class Review:
     """Accepted by the baseline, with the entry's reason."""
     stale: list[tuple[Entry, Identity]] = field(default_factory=list)
     """Baseline entries (of the kinds judged) that accept no finding any more."""
-    left_out: dict[str, int] = field(default_factory=dict)
-    """Findings of the kinds not judged, per kind."""
     baseline: str | None = None
     accepted: int = 0
     """Findings accepted by the baseline, each missing code counted once."""
+
+    @property
+    def not_judged(self) -> list[str]:
+        """The finding kinds left out (not compared by the command line)."""
+        return [k for k in KINDS if k not in self.kinds]
 
     @property
     def exit_code(self) -> int:
@@ -241,12 +244,6 @@ def triage(
 ) -> Review:
     """Filter by kind, apply the baseline, sum the missing codes up (unless ``list_missing``)."""
     judged = [f for f in report.findings if f.kind in kinds]
-    others = [f for f in report.findings if f.kind not in kinds]
-    if not list_missing:
-        others = summarise_missing(others, report.date)
-    left_out: dict[str, int] = {}
-    for f in others:
-        left_out[f.kind] = left_out.get(f.kind, 0) + 1
     accepted: dict[Identity, Entry] = {}
     for entry in entries:
         for identity in entry.identities():
@@ -273,7 +270,7 @@ def triage(
     if not list_missing:
         new = summarise_missing(new, report.date)
         old = _summarise_accepted(old, report.date)
-    return Review(report, tuple(kinds), new, old, stale, left_out, baseline, count)
+    return Review(report, tuple(kinds), new, old, stale, baseline, count)
 
 
 def summarise_missing(findings: list[VendorFinding], day: dt.date) -> list[VendorFinding]:

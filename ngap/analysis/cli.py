@@ -288,7 +288,7 @@ def _validate(
     exclude = [p for p in (out, baseline, write_baseline) if p is not None]
     try:
         report = _validator().validate(
-            paths, day, witnesses_for_missing=list_missing, exclude=exclude
+            paths, day, witnesses_for_missing=list_missing, exclude=exclude, kinds=kinds
         )
     except DateOutOfRange as error:
         raise _fail(str(error)) from error

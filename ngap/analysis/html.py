@@ -122,9 +122,8 @@ def validation_html(review: Review) -> str:
             f"accepted, {len(review.stale)} stale entr{'y' if len(review.stale) == 1 else 'ies'}."
             "</p>"
         )
-    if review.left_out:
-        left = ", ".join(f"{k} {n}" for k, n in review.left_out.items())
-        out.append(f"<p>Kinds not judged (findings left out): {escape(left)}</p>")
+    if review.not_judged:
+        out.append(f"<p>Kinds not judged: {escape(', '.join(review.not_judged))}</p>")
     out.append("<table><tr><th>kind</th><th>findings</th></tr>")
     for kind in review.kinds:
         count = sum(1 for f in review.findings if f.kind == kind)

@@ -163,7 +163,7 @@ def review_dict(review: Review) -> dict[str, Any]:
         "notes": base["notes"],
         "counts": base["counts"],
         "kinds": list(review.kinds),
-        "left_out": review.left_out,
+        "not_judged": review.not_judged,
         "baseline": baseline,
         "findings_by_kind": by_kind,
         "findings": [f.to_dict() for f in review.findings],
@@ -191,8 +191,9 @@ def validation_text(review: Review) -> str:
     )
     lines += [f"not compared: {note}" for note in report.notes]
     if review.kinds != VENDOR_KINDS:
-        left = ", ".join(f"{k} {n}" for k, n in review.left_out.items()) or "none"
-        lines.append(f"kinds judged: {', '.join(review.kinds)} (findings left out: {left})")
+        lines.append(
+            f"kinds judged: {', '.join(review.kinds)} (not judged: {', '.join(review.not_judged)})"
+        )
     outside = " outside the baseline" if review.baseline is not None else ""
     if review.baseline is not None:
         lines.append(

@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,10 +176,12 @@ class Validator:
         *,
         witnesses_for_missing: bool = True,
         exclude: Iterable[str] = (),
+        kinds: Collection[str] = KINDS,
     ) -> ValidationReport:
         """Compare the vendor files under ``paths`` with the model on ``date`` (default today).
         ``witnesses_for_missing``: a replayable witness per missing code (about 1 KB each; off
-        when they are summed up).  ``exclude``: files never read (this run's own outputs)."""
+        when they are summed up).  ``exclude``: files never read (this run's own outputs).
+        ``kinds``: the comparisons to make (the others are skipped, their findings absent)."""
         started = time.perf_counter()
         ruleset = read_ruleset(paths, self.catalogue, exclude)
         day = date or dt.date.today()
@@ -189,17 +191,25 @@ class Validator:
         findings: list[VendorFinding] = []
         findings += self._input_errors(ruleset)
         findings += self._unknown(ruleset)
-        if any(t.zone == "metro" for t in ruleset.tariffs):
+        if "missing_code" not in kinds:
+            pass
+        elif any(t.zone == "metro" for t in ruleset.tariffs):
             findings += self._missing(ruleset, space, day, witnesses_for_missing)
         else:
             notes.append(
                 "missing codes not compared: the rule set has no metropolitan tariff row "
                 "(a matrix or test encounters alone say nothing about the codes covered)"
             )
-        findings += self._tariffs(ruleset)
-        pair_findings, judged = self._pairs(ruleset, space, day)
+        if "tariff_difference" in kinds:
+            findings += self._tariffs(ruleset)
+        pair_findings: list[VendorFinding] = []
+        judged = 0
+        if set(PAIR_KINDS) & set(kinds):
+            pair_findings, judged = self._pairs(ruleset, space, day)
         findings += pair_findings
-        findings += self._encounters(ruleset)
+        if set(ENCOUNTER_KINDS) & set(kinds) or "input_error" in kinds:
+            findings += self._encounters(ruleset)
+        findings = [f for f in findings if f.kind in kinds]
         findings.sort(key=lambda f: (KINDS.index(f.kind), f.subject))
         counts = {
             "files": len(ruleset.files),

@@ -4,8 +4,9 @@ and the command line wired to it."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -15,7 +16,7 @@ from ngap.analysis import cli
 from ngap.analysis.cli import register
 from ngap.analysis.rulebase import Analyser
 from ngap.analysis.space import EraSpace
-from ngap.analysis.vendor import ValidationReport, Validator
+from ngap.analysis.vendor import KINDS, ValidationReport, Validator
 from ngap.model.eras import Era
 
 DAY = dt.date(2025, 3, 1)
@@ -58,17 +59,19 @@ class _MemoValidator(Validator):
         *,
         witnesses_for_missing: bool = True,
         exclude: Iterable[str] = (),
+        kinds: Collection[str] = KINDS,
     ) -> ValidationReport:
         paths = list(paths)
+        options: dict[str, Any] = {
+            "witnesses_for_missing": witnesses_for_missing,
+            "exclude": exclude,
+            "kinds": kinds,
+        }
         if [Path(p).resolve() for p in paths] != [EXAMPLE]:
-            return super().validate(
-                paths, date, witnesses_for_missing=witnesses_for_missing, exclude=exclude
-            )
-        key = (date, witnesses_for_missing)
+            return super().validate(paths, date, **options)
+        key = (date, witnesses_for_missing, tuple(kinds))
         if key not in self._memo:
-            self._memo[key] = super().validate(
-                paths, date, witnesses_for_missing=witnesses_for_missing, exclude=exclude
-            )
+            self._memo[key] = super().validate(paths, date, **options)
         return self._memo[key]
 
 

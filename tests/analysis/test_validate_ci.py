@@ -11,6 +11,7 @@ import copy
 import json
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,13 @@ def _run(app: typer.Typer, *args: str) -> tuple[int, dict[str, Any]]:
     data = json.loads(result.stdout)
     assert isinstance(data, dict)
     return result.exit_code, data
+
+
+def _bare(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Findings without their witness: a witness is *an* encounter showing the difference, and
+    which one the solver finds first depends on what it solved before (one reason why a
+    finding's identity never includes it)."""
+    return [{k: v for k, v in f.items() if k != "witness"} for f in findings]
 
 
 def _flat(text: str) -> str:
@@ -193,12 +201,14 @@ def test_only_and_ignore_filter_exactly(app: typer.Typer, plain: dict[str, Any])
     assert code == 1
     assert data["kinds"] == [k for k in KINDS if k in chosen]
     assert {f["kind"] for f in data["findings"]} == set(chosen)
-    assert data["findings"] == [f for f in plain["findings"] if f["kind"] in chosen]
-    assert data["left_out"] == {k: full[k] for k in KINDS if k not in chosen}
+    assert _bare(data["findings"]) == _bare(f for f in plain["findings"] if f["kind"] in chosen)
+    assert data["not_judged"] == [k for k in KINDS if k not in chosen]
     dropped = ["input_error", "missing_code", "suboptimal_cotation"]
     code, data = _run(app, *RUN, "--ignore", ",".join(dropped))
     assert data["kinds"] == [k for k in KINDS if k not in dropped]
-    assert data["findings"] == [f for f in plain["findings"] if f["kind"] not in dropped]
+    assert _bare(data["findings"]) == _bare(
+        f for f in plain["findings"] if f["kind"] not in dropped
+    )
     # A kind judged with the baseline: its entries only; the others are not stale.
     code, data = _run(app, *RUN, "--only", "wrongly_allowed", "--baseline", str(BASELINE))
     assert code == 0 and data["baseline"]["stale"] == []
@@ -262,13 +272,13 @@ def test_the_directory_scan_reads_vendor_names_only_and_never_its_own_outputs(
     vendor = tmp_path / "vendor"
     shutil.copytree(EXAMPLE, vendor)
     args = ["validate-ruleset", str(vendor), "--date", DATE]
+    quick = [*args, "--only", "unknown_code"]  # previous outputs: any report will do
     # A previous report, under a name that the scan would otherwise read as test encounters.
     previous = vendor / "encounters_last_run.json"
-    first = runner.invoke(app, [*args, "--format", "json", "--out", str(previous)])
-    assert first.exit_code == 1
+    assert runner.invoke(app, [*quick, "--format", "json", "--out", str(previous)]).exit_code
     sarif = vendor / "tests.sarif.json"
-    assert runner.invoke(app, [*args, "--format", "sarif", "--out", str(sarif)]).exit_code == 1
-    assert runner.invoke(app, [*args, "--format", "junit", "--out", str(vendor / "junit.xml")])
+    assert runner.invoke(app, [*quick, "--format", "sarif", "--out", str(sarif)]).exit_code
+    assert runner.invoke(app, [*quick, "--format", "junit", "--out", str(vendor / "junit.xml")])
     (vendor / "notes.csv").write_text("code,amount,effective_from\nG,1.00,2025-01-01\n")
     (vendor / "prices.txt").write_text("G 30.00\n")
     (vendor / ".tariffs.csv").write_text("not,a,file\n")
@@ -286,7 +296,7 @@ def test_the_directory_scan_reads_vendor_names_only_and_never_its_own_outputs(
     }
     assert [Path(f).name for f in data["files"]] == [Path(f).name for f in plain["files"]]
     assert [f["key"] for f in data["findings"]] == [f["key"] for f in plain["findings"]]
-    text = runner.invoke(app, args).stdout
+    text = runner.invoke(app, quick).stdout
     assert "encounters_last_run.json (an output of ngap" in _flat(text)
 
 
