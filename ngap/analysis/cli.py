@@ -322,6 +322,10 @@ def _validate(
         "text": validation_text,
     }[format]
     _emit(render(review), out)
+    if out is not None:  # the verdict in the job's log, the report in its file
+        outside = " outside the baseline" if review.baseline is not None else ""
+        stale = f", {len(review.stale)} stale baseline entries" if review.stale else ""
+        typer.echo(f"{len(review.findings)} finding(s){outside}{stale}", err=True)
     raise typer.Exit(review.exit_code)
 
 
