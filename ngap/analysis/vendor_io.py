@@ -712,7 +712,8 @@ def _mapping_value(node: yaml.Node, key: str) -> yaml.Node | None:
 
 
 def _check_duplicates(ruleset: RuleSet) -> None:
-    """Duplicate or overlapping tariff rows, duplicate matrix rows: the first one is kept."""
+    """Duplicate or overlapping tariff rows, duplicate matrix rows, encounters sharing an id:
+    the first one is kept."""
     kept: list[TariffRow] = []
     by_key: dict[tuple[str, str], list[TariffRow]] = {}
     for row in ruleset.tariffs:
@@ -757,6 +758,21 @@ def _check_duplicates(ruleset: RuleSet) -> None:
         seen[key] = pair
         pairs.append(pair)
     ruleset.pairs = pairs
+    # An encounter's id is the identity of its findings: two encounters may not share one.
+    encounters: list[VendorEncounter] = []
+    first_at: dict[str, Location] = {}
+    for item in ruleset.encounters:
+        if item.ident in first_at:
+            ruleset.issues.append(
+                InputIssue(
+                    item.location,
+                    f"id: {item.ident!r} is the id of the encounter at {first_at[item.ident]}",
+                )
+            )
+            continue
+        first_at[item.ident] = item.location
+        encounters.append(item)
+    ruleset.encounters = encounters
 
 
 def close_matches(code: str, catalogue: Catalogue) -> list[str]:

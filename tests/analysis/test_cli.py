@@ -24,6 +24,7 @@ def test_analyse_one_era_is_clean(app: typer.Typer) -> None:
     assert "COMPATIBILITY GRAPH PER ERA" in result.output
     data = json.loads(runner.invoke(app, ["analyse", "--date", DATE, "--format", "json"]).output)
     assert data["defects"] == 0 and data["allowed"] > 0
+    assert data["versions"]["tool"]["name"] == "ngap"
     assert data["eras"][0]["pairs"] > 1000
     matrix = data["matrices"]["14"]
     assert "MEG" in matrix["G"] and "G" in matrix["MEG"] and "F" not in matrix["MN"]

@@ -91,6 +91,10 @@ def test_the_shipped_baseline_accepts_the_example(app: typer.Typer, plain: dict[
     assert text.exit_code == 0
     assert f"{accepted} findings accepted, 0 stale entries" in _flat(text.stdout)
     assert "no finding outside the baseline: exit 0" in text.stdout
+    html = runner.invoke(app, [*RUN, "--baseline", str(BASELINE), "--format", "html"])
+    assert html.exit_code == 0
+    assert "<b>0</b> finding(s) outside the baseline" in html.stdout
+    assert f"Accepted by the baseline ({accepted})" in html.stdout
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -164,3 +164,13 @@ def test_encounters_without_id_keep_their_identity_when_reordered(
     )
     [alone] = read_ruleset([tmp_path / "night.json"], catalogue).encounters
     assert alone.ident == "night"
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    _write(twice, "encounters.yaml", (first + second).replace("{date", "{id: same, date"))
+    ruleset = read_ruleset([twice], catalogue)
+    assert [e.ident for e in ruleset.encounters] == ["same"]
+    [issue] = ruleset.issues
+    assert (issue.location.line, issue.message) == (
+        2,
+        f"id: 'same' is the id of the encounter at {twice / 'encounters.yaml'}:1",
+    )
