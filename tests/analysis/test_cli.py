@@ -51,7 +51,9 @@ def test_questions(app: typer.Typer) -> None:
     assert no.exit_code == 1 and "one_time_majoration" in no.output
     yes = runner.invoke(app, ["analyse", "--date", DATE, "--codes", "G,MEG", "--format", "json"])
     assert yes.exit_code == 0
-    answer = json.loads(yes.output)["answers"][0]
+    data = json.loads(yes.output)
+    assert data["versions"]["tool"]["name"] == "ngap"
+    answer = data["answers"][0]
     assert answer["billable"] and answer["witness"]["replayable"]
 
 
