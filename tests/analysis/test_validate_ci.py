@@ -44,10 +44,12 @@ def _run(app: typer.Typer, *args: str) -> tuple[int, dict[str, Any]]:
 
 
 def _bare(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Findings without their witness: a witness is *an* encounter showing the difference, and
-    which one the solver finds first depends on what it solved before (one reason why a
-    finding's identity never includes it)."""
-    return [{k: v for k, v in f.items() if k != "witness"} for f in findings]
+    """What identifies findings and where they are, without their evidence: a witness is *an*
+    encounter showing the difference (its cotation is in some messages), and which one the
+    solver finds first depends on what it solved before; that is why a finding's identity
+    never includes it."""
+    keep = ("key", "identity", "kind", "subject", "locations")
+    return [{k: f[k] for k in keep} for f in findings]
 
 
 def _flat(text: str) -> str:
