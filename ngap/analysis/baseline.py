@@ -79,7 +79,7 @@ def load_baseline(path: str | Path) -> list[Entry]:
     except (OSError, UnicodeDecodeError) as error:
         raise BaselineError(f"{path}: cannot read: {error}") from error
     try:
-        items = _yaml_entries(text) if path.suffix.lower() in (".yaml", ".yml") else None
+        items = _yaml_entries(text, path) if path.suffix.lower() in (".yaml", ".yml") else None
         if items is None:
             data = json.loads(text)
             if not isinstance(data, dict) or not isinstance(data.get("accepted"), list):
@@ -95,13 +95,13 @@ def load_baseline(path: str | Path) -> list[Entry]:
     return [_entry(item, f"{path}:{line}", line) for line, item in items]
 
 
-def _yaml_entries(text: str) -> list[tuple[int, Any]]:
+def _yaml_entries(text: str, path: Path) -> list[tuple[int, Any]]:
     root = yaml.compose(text)
     accepted = None
     if isinstance(root, yaml.MappingNode):
         accepted = next((v for k, v in root.value if k.value == "accepted"), None)
     if not isinstance(accepted, yaml.SequenceNode):
-        raise BaselineError("1: expected a mapping with an 'accepted' list")
+        raise BaselineError(f"{path}:1: expected a mapping with an 'accepted' list")
     return [
         (node.start_mark.line + 1, yaml.safe_load(yaml.serialize(node))) for node in accepted.value
     ]
@@ -277,7 +277,7 @@ def summarise_missing(findings: list[VendorFinding], day: dt.date) -> list[Vendo
     """The ``missing_code`` findings replaced by one finding listing their codes (in place of
     the first one, so the order by kind is kept)."""
     missing = [f for f in findings if f.kind == "missing_code"]
-    if len(missing) <= 1 and not any(len(f.subject) > 1 for f in missing):
+    if not missing:
         return findings
     codes = sorted({c for f in missing for c in f.subject})
     summary = VendorFinding(
@@ -301,7 +301,7 @@ def _summarise_accepted(
     items: list[tuple[VendorFinding, str]], day: dt.date
 ) -> list[tuple[VendorFinding, str]]:
     missing = [(f, r) for f, r in items if f.kind == "missing_code"]
-    if len(missing) <= 1:
+    if not missing:
         return items
     summary = summarise_missing([f for f, _ in missing], day)[0]
     reason = "; ".join(dict.fromkeys(r for _, r in missing if r))

@@ -21,7 +21,7 @@ import yaml
 from typer.testing import CliRunner
 
 from ngap.analysis import cli
-from ngap.analysis.baseline import load_baseline
+from ngap.analysis.baseline import BaselineError, load_baseline
 from ngap.analysis.export import TARIFF_HEADER, tariff_rows, to_csv
 from ngap.analysis.rulebase import Analyser
 from ngap.analysis.space import EraSpace
@@ -424,3 +424,31 @@ def test_usage_errors_exit_2(app: typer.Typer, tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate-ruleset", str(tmp_path), "--date", DATE])
     assert result.exit_code == 2
     assert "no vendor file found" in result.stderr and "readme.txt" in result.stderr
+
+
+def test_yaml_baselines_name_the_line_of_a_bad_entry(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.yaml"
+    path.write_text(
+        "accepted:\n"
+        "- {kind: unknown_code, codes: [GX], reason: typo of G}\n"
+        "- kind: wrongly_allowed\n"
+        "  codes: G\n"
+        "  reasons: forgotten\n"
+    )
+    with pytest.raises(BaselineError) as error:
+        load_baseline(path)
+    assert str(error.value) == (
+        f"{path}:3: unknown field(s) reasons (fields: kind, codes, context, reason)"
+    )
+    path.write_text("- {kind: unknown_code, codes: [GX]}\n")
+    with pytest.raises(BaselineError, match=f"^{path}:1: expected a mapping"):
+        load_baseline(path)
+    path.write_text("accepted:\n- {kind: unknown_code, codes: GX, reason: typo of G}\n")
+    [entry] = load_baseline(path)
+    assert (entry.kind, entry.codes, entry.context, entry.reason, entry.line) == (
+        "unknown_code",
+        ("GX",),
+        "",
+        "typo of G",
+        2,
+    )
