@@ -197,7 +197,7 @@ class Validator:
             findings += self._missing(ruleset, space, day, witnesses_for_missing)
         else:
             notes.append(
-                "missing codes not compared: the rule set has no metropolitan tariff row "
+                "missing codes: the rule set has no metropolitan tariff row "
                 "(a matrix or test encounters alone say nothing about the codes covered)"
             )
         if "tariff_difference" in kinds:
