@@ -209,7 +209,10 @@ def validate_command(
     out: OutOpt = None,
     only: Annotated[
         str | None,
-        typer.Option("--only", help="Judge only these finding kinds (comma-separated)."),
+        typer.Option(
+            "--only",
+            help=f"Judge only these finding kinds (comma-separated): {', '.join(KINDS)}.",
+        ),
     ] = None,
     ignore: Annotated[
         str | None,
