@@ -9,6 +9,8 @@ model here, so a seed that is not a real difference fails loudly instead of sile
 Run from the repository root, after a change of the rule base or of the tariffs:
 
     .venv/bin/python examples/vendor/make_example.py
+
+(``--baseline-only`` rewrites ``baseline.json`` alone, from ``SEEDED_DEFECTS.yaml``.)
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ import csv
 import datetime as dt
 import io
 import json
+import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ngap import Encounter, Nomenclature
+from ngap.analysis.baseline import baseline_text, entries_for
 from ngap.analysis.export import PAIR_HEADER, TARIFF_HEADER, pair_rows, tariff_rows
 from ngap.analysis.rulebase import Analyser
+from ngap.analysis.vendor import Validator
 from ngap.analysis.vendor_io import age_bands
 
 HERE = Path(__file__).resolve().parent
@@ -377,6 +383,30 @@ def main() -> None:
         encoding="utf-8",
     )
     print({kind: len(items) for kind, items in seeded.items()})
+    write_baseline(analyser, nomenclature)
+
+
+def write_baseline(analyser: Analyser, nomenclature: Nomenclature) -> None:
+    """``baseline.json``: every seeded defect accepted, its reason the seed's explanation
+    (what ``--write-baseline`` writes, with the reasons filled in).  With it,
+    ``ngap validate-ruleset examples/vendor --date 2025-03-01 --baseline
+    examples/vendor/baseline.json`` exits 0; the CI examples of ``docs/analysis.md`` use it."""
+    manifest = yaml.safe_load((HERE / "SEEDED_DEFECTS.yaml").read_text(encoding="utf-8"))
+    why = {d["key"]: d["why"] for items in manifest["defects"].values() for d in items}
+    report = Validator(analyser, nomenclature).validate(
+        [str(HERE)], DATE, witnesses_for_missing=False, exclude=[str(HERE / "baseline.json")]
+    )
+    unexplained = sorted(f.key for f in report.findings if f.key not in why)
+    assert not unexplained, f"findings that are not seeded: {unexplained}"
+    entries = []
+    for entry in entries_for(report.findings):
+        if entry.kind == "missing_code":
+            reasons = {why[f"missing_code:{code}"] for code in entry.codes}
+        else:
+            reasons = {why[f.key] for f in report.findings if f.identity in entry.identities()}
+        reason = "seeded defect of the example: " + "; ".join(sorted(reasons))
+        entries.append(replace(entry, reason=reason))
+    (HERE / "baseline.json").write_text(baseline_text(entries, DATE), encoding="utf-8")
 
 
 def _restriction(cond: dict[str, str]) -> dict[str, tuple[str, ...]]:
@@ -401,4 +431,8 @@ def _pair_key(kind: str, a: str, b: str, cond: dict[str, str]) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--baseline-only"]:
+        analyser = Analyser()
+        write_baseline(analyser, Nomenclature(analyser.catalogue, analyser.eras))
+    else:
+        main()

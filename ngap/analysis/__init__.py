@@ -8,9 +8,10 @@ compares a vendor's exported rule set with the model, each answer with a witness
 
 Modules: ``space`` (one grounding per era with every context open), ``witness`` (witness context
 -> encounter JSON), ``rulebase`` (defect report, allow-list), ``vendor_io`` / ``vendor`` (reading
-and validating vendor rule sets), ``export`` (the model as a vendor rule set), ``render`` /
-``html`` (text, JSON, GraphML, DOT, HTML), ``cli`` (``register(app)``: ``ngap analyse``,
-``ngap validate-ruleset``).
+and validating vendor rule sets), ``baseline`` (accepted differences, kind filter, triage of a
+validation for CI), ``export`` (the model as a vendor rule set), ``render`` / ``html`` /
+``ci_formats`` (text, JSON, GraphML, DOT, HTML, JUnit XML, SARIF), ``cli`` (``register(app)``:
+``ngap analyse``, ``ngap validate-ruleset``).
 """
 
 from ngap.analysis.rulebase import Analyser, analyse

@@ -1,13 +1,15 @@
 """Commands ``ngap analyse`` and ``ngap validate-ruleset``; ``register(app)`` adds them.
 
-Why a separate module: ``ngap/cli.py`` belongs to the encounter commands; the lead wires these in
-with ``ngap.analysis.cli.register(app)``.  Exit status, as for the other commands: 0 clean,
-1 defects found (or, for ``analyse --codes``, codes not billable together), 2 bad input.
+Why a separate module: ``ngap/cli.py`` belongs to the encounter commands; it adds these with
+``ngap.analysis.cli.register(app)``.  Exit status, as for the other commands: 0 clean (for
+``validate-ruleset``: nothing outside the baseline), 1 defects found (or, for ``analyse
+--codes``, codes not billable together), 2 bad input or usage, 3 internal fault.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +17,16 @@ from typing import Annotated, Any
 
 import typer
 
+from ngap.analysis.baseline import (
+    BaselineError,
+    Entry,
+    baseline_text,
+    entries_for,
+    load_baseline,
+    parse_kinds,
+    triage,
+)
+from ngap.analysis.ci_formats import junit, sarif
 from ngap.analysis.html import validation_html
 from ngap.analysis.render import (
     dot,
@@ -27,11 +39,17 @@ from ngap.analysis.render import (
 )
 from ngap.analysis.rulebase import Analyser, analyse, load_allow_list
 from ngap.analysis.space import Blocking
-from ngap.analysis.vendor import Validator
+from ngap.analysis.vendor import KINDS, Validator
 from ngap.model.eras import DateOutOfRange
 from ngap.versions import versions
 
-DateOpt = Annotated[str | None, typer.Option("--date", help="Date YYYY-MM-DD (default: see help).")]
+DateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date",
+        help="Date YYYY-MM-DD (default: every era; graphml and dot: today).",
+    ),
+]
 OutOpt = Annotated[str | None, typer.Option("--out", help="Write the report to this file.")]
 
 
@@ -167,36 +185,149 @@ def _question(analyser: Analyser, codes: list[str], eras: list[Any], format: str
     raise typer.Exit(0 if any(a["billable"] for a in answers) else 1)
 
 
+FORMATS = ("text", "json", "html", "junit", "sarif")
+
+
 def validate_command(
     paths: Annotated[
         list[str], typer.Argument(help="Vendor files, or directories searched for them.")
     ],
-    date: DateOpt = None,
-    format: Annotated[str, typer.Option("--format", help="text | json | html")] = "text",
+    date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="Date YYYY-MM-DD of the comparison of codes and matrix (default: today). "
+            "Tariffs are compared on every date their rows cover, test encounters on their "
+            "own date.",
+        ),
+    ] = None,
+    format: Annotated[
+        str, typer.Option("--format", help="text | json | html | junit | sarif")
+    ] = "text",
     out: OutOpt = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            "--only",
+            help=f"Judge only these finding kinds (comma-separated): {', '.join(KINDS)}.",
+        ),
+    ] = None,
+    ignore: Annotated[
+        str | None,
+        typer.Option("--ignore", help="Do not judge these finding kinds (comma-separated)."),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="Accepted differences (JSON or YAML, see docs/vendor-formats.md): exit 0 "
+            "when every finding is accepted; stale entries are listed, never fail.",
+        ),
+    ] = None,
+    write_baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--write-baseline",
+            help="Write the current findings as a baseline to this file (.json, .yaml) and "
+            "exit 0; with --baseline, the reasons of entries still matching are kept.",
+        ),
+    ] = None,
+    list_missing: Annotated[
+        bool,
+        typer.Option(
+            "--list-missing",
+            help="One missing_code finding per code, with a witness (default: one finding "
+            "listing them).",
+        ),
+    ] = False,
 ) -> None:
     """Compare a vendor's rule set (tariffs, cumulation matrix, test encounters; see
-    docs/vendor-formats.md) with the model on --date (default today; tariffs on every date
-    their rows cover).  Every difference comes with its NGAP article and a witness encounter."""
-    if format not in ("text", "json", "html"):
-        raise _fail(f"--format: {format!r} is not text, json or html")
+    docs/vendor-formats.md) with the model.  Every difference comes with its NGAP article and
+    a witness encounter.  Exit 0: no finding (outside the baseline); 1: findings; 2: bad input
+    or usage; 3: internal fault."""
+    if format not in FORMATS:
+        raise _fail(f"--format: {format!r} is not one of {', '.join(FORMATS)}")
+    try:
+        kinds = parse_kinds(only, ignore)
+    except ValueError as error:
+        raise _fail(str(error)) from error
     day = _date(date)
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise _fail(f"no such file or directory: {', '.join(missing)}")
+    entries: list[Entry] = []
+    if baseline is not None:
+        try:
+            entries = load_baseline(baseline)
+        except BaselineError as error:
+            raise _fail(f"--baseline: {error}") from error
     try:
-        report = _validator().validate(paths, day)
+        _validate(paths, day, format, out, kinds, entries, baseline, write_baseline, list_missing)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:  # an internal fault: exit 3, the traceback only when debugging
+        if os.environ.get("NGAP_DEBUG"):
+            raise
+        typer.echo(
+            f"internal error: {type(error).__name__}: {error} (NGAP_DEBUG=1 shows the traceback)",
+            err=True,
+        )
+        raise typer.Exit(3) from error
+
+
+def _validate(
+    paths: list[str],
+    day: dt.date | None,
+    format: str,
+    out: str | None,
+    kinds: tuple[str, ...],
+    entries: list[Entry],
+    baseline: str | None,
+    write_baseline: str | None,
+    list_missing: bool,
+) -> None:
+    exclude = [p for p in (out, baseline, write_baseline) if p is not None]
+    try:
+        report = _validator().validate(
+            paths, day, witnesses_for_missing=list_missing, exclude=exclude, kinds=kinds
+        )
     except DateOutOfRange as error:
         raise _fail(str(error)) from error
     if report.counts["files"] == 0:
-        raise _fail("no vendor file found (.csv, .json, .yaml)")
-    if format == "json":
-        _emit(validation_json(report), out)
-    elif format == "html":
-        _emit(validation_html(report), out)
-    else:
-        _emit(validation_text(report), out)
-    raise typer.Exit(1 if report.findings else 0)
+        ignored = "; ".join(f"{i.file} ({i.reason})" for i in report.ignored) or "none"
+        raise _fail(
+            "no vendor file found (names: see docs/vendor-formats.md: tariffs*, cumulation*, "
+            f"encounters*...); ignored: {ignored}"
+        )
+    review = triage(report, kinds, entries, baseline, list_missing)
+    if write_baseline is not None:
+        # The baseline accepts every current finding; the report is then judged against it.
+        current = [*review.findings, *(f for f, _ in review.baselined)]
+        kept = [e for e in entries if e.kind not in kinds]
+        written = sorted(
+            entries_for(current, entries) + kept,
+            key=lambda e: (KINDS.index(e.kind), e.codes, e.context),
+        )
+        yaml_format = Path(write_baseline).suffix.lower() in (".yaml", ".yml")
+        Path(write_baseline).write_text(
+            baseline_text(written, report.date, yaml_format), encoding="utf-8"
+        )
+        typer.echo(f"baseline of {len(written)} entries written to {write_baseline}", err=True)
+        written = load_baseline(write_baseline)  # the lines of its entries, for the report
+        review = triage(report, kinds, written, write_baseline, list_missing)
+    render = {
+        "json": validation_json,
+        "html": validation_html,
+        "junit": junit,
+        "sarif": sarif,
+        "text": validation_text,
+    }[format]
+    _emit(render(review), out)
+    if out is not None:  # the verdict in the job's log, the report in its file
+        outside = " outside the baseline" if review.baseline is not None else ""
+        stale = f", {len(review.stale)} stale baseline entries" if review.stale else ""
+        typer.echo(f"{len(review.findings)} finding(s){outside}{stale}", err=True)
+    raise typer.Exit(review.exit_code)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,8 @@ import math
 from html import escape
 from typing import Any
 
-from ngap.analysis.vendor import KINDS, ValidationReport
+from ngap.analysis.baseline import Review, identity_text
+from ngap.analysis.vendor import VendorFinding
 
 TITLES = {
     "input_error": "Input errors (row left out, the rest analysed)",
@@ -78,8 +79,24 @@ def _cell(text: Any) -> str:
     return f"<td>{escape(str(text))}</td>"
 
 
-def validation_html(report: ValidationReport) -> str:
-    data = report.to_dict()
+def _row(f: VendorFinding) -> str:
+    where = "<br>".join(escape(str(loc)) for loc in f.locations[:5])
+    basis = "<br>".join(
+        f"<b>{escape(a.get('rule') or a.get('code') or '')}</b>: {escape(a['article'])}"
+        for a in f.articles
+    )
+    witness = ""
+    if f.witness:
+        text = json.dumps(f.witness["encounter"], ensure_ascii=False, indent=1)
+        witness = f"<details><summary>encounter</summary><pre>{escape(text)}</pre></details>"
+    return (
+        f"<tr><td>{escape(f.message)}<br><small>{escape(f.key)}</small></td>"
+        f"<td>{where}</td><td>{basis}</td><td>{witness}</td></tr>"
+    )
+
+
+def validation_html(review: Review) -> str:
+    report = review.report
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -93,12 +110,23 @@ def validation_html(report: ValidationReport) -> str:
     for key, value in report.counts.items():
         out.append(f"<tr>{_cell(key.replace('_', ' '))}<td class='n'>{value}</td></tr>")
     out.append("</table>")
-    total = len(report.findings)
+    for note in report.notes:
+        out.append(f"<p>Not compared: {escape(note)}</p>")
+    total = len(review.findings)
     verdict = "ok" if total == 0 else "bad"
-    out.append(f"<p class='{verdict}'><b>{total}</b> finding(s).</p>")
+    outside = " outside the baseline" if review.baseline is not None else ""
+    out.append(f"<p class='{verdict}'><b>{total}</b> finding(s){outside}.</p>")
+    if review.baseline is not None:
+        out.append(
+            f"<p>Baseline <code>{escape(review.baseline)}</code>: {review.accepted} finding(s) "
+            f"accepted, {len(review.stale)} stale entr{'y' if len(review.stale) == 1 else 'ies'}."
+            "</p>"
+        )
+    if review.not_judged:
+        out.append(f"<p>Kinds not judged: {escape(', '.join(review.not_judged))}</p>")
     out.append("<table><tr><th>kind</th><th>findings</th></tr>")
-    for kind in KINDS:
-        count = data["findings_by_kind"][kind]
+    for kind in review.kinds:
+        count = sum(1 for f in review.findings if f.kind == kind)
         out.append(
             f"<tr><td><a href='#{kind}'>{escape(TITLES[kind])}</a></td>"
             f"<td class='n'>{count}</td></tr>"
@@ -111,8 +139,8 @@ def validation_html(report: ValidationReport) -> str:
         "<span style='color:#ff7f0e'>orange: wrongly forbidden</span></p>"
     )
     out.append(_svg(report.graph))
-    for kind in KINDS:
-        items = [f for f in report.findings if f.kind == kind]
+    for kind in review.kinds:
+        items = [f for f in review.findings if f.kind == kind]
         out.append(f"<h2 id='{kind}'>{escape(TITLES[kind])} ({len(items)})</h2>")
         if not items:
             out.append("<p class='ok'>None.</p>")
@@ -121,23 +149,25 @@ def validation_html(report: ValidationReport) -> str:
             "<table><tr><th>finding</th><th>where</th><th>legal basis</th>"
             "<th>witness encounter (replay with <code>ngap check</code>)</th></tr>"
         )
-        for f in items:
-            where = "<br>".join(escape(str(loc)) for loc in f.locations[:5])
-            basis = "<br>".join(
-                f"<b>{escape(a.get('rule') or a.get('code') or '')}</b>: {escape(a['article'])}"
-                for a in f.articles
-            )
-            witness = ""
-            if f.witness:
-                text = json.dumps(f.witness["encounter"], ensure_ascii=False, indent=1)
-                witness = (
-                    f"<details><summary>encounter</summary><pre>{escape(text)}</pre></details>"
-                )
-            out.append(
-                f"<tr><td>{escape(f.message)}<br><small>{escape(f.key)}</small></td>"
-                f"<td>{where}</td><td>{basis}</td><td>{witness}</td></tr>"
-            )
+        out += [_row(f) for f in items]
         out.append("</table>")
+    if review.baselined:
+        out.append(f"<h2 id='baselined'>Accepted by the baseline ({review.accepted})</h2>")
+        out.append("<table><tr><th>finding</th><th>reason</th></tr>")
+        for f, reason in review.baselined:
+            out.append(f"<tr><td>{escape(f.message)}</td>{_cell(reason)}</tr>")
+        out.append("</table>")
+    if review.stale:
+        out.append("<h2 id='stale'>Stale baseline entries (no such finding any more)</h2><ul>")
+        for entry, identity in review.stale:
+            out.append(
+                f"<li><code>{escape(f'{review.baseline}:{entry.line}')}</code> "
+                f"{escape(identity_text(identity))} {escape(entry.reason)}</li>"
+            )
+        out.append("</ul>")
     out.append("<p><small>Files: " + escape(", ".join(report.files)) + "</small></p>")
+    if report.ignored:
+        ignored = ", ".join(f"{i.file} ({i.reason})" for i in report.ignored)
+        out.append(f"<p><small>Ignored: {escape(ignored)}</small></p>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"

@@ -13,10 +13,11 @@ from typing import Any
 
 import networkx as nx
 
+from ngap.analysis.baseline import Review, identity_text
 from ngap.analysis.rulebase import RuleBaseReport, periods
 from ngap.analysis.vendor import KINDS as VENDOR_KINDS
-from ngap.analysis.vendor import ValidationReport
 from ngap.model.catalogue import Catalogue
+from ngap.versions import versions
 
 KIND_COLOURS = {
     "act": "#cfe2ff",
@@ -90,7 +91,8 @@ def rulebase_text(report: RuleBaseReport, catalogue: Catalogue) -> str:
 
 
 def rulebase_json(report: RuleBaseReport, catalogue: Catalogue) -> str:
-    return json.dumps(report.to_dict(catalogue), ensure_ascii=False, indent=2) + "\n"
+    data = {"versions": versions()} | report.to_dict(catalogue)
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def graph_for_export(report: RuleBaseReport, era: int) -> nx.Graph:
@@ -134,17 +136,76 @@ def dot(graph: nx.Graph, title: str) -> str:
 
 
 # ====================================================================== vendor validation
-def validation_text(report: ValidationReport) -> str:
-    data = report.to_dict()
+def review_dict(review: Review) -> dict[str, Any]:
+    """The JSON answer of ``validate-ruleset``: the findings outside the baseline (they fail),
+    those accepted with their reason, the stale baseline entries; ``versions`` first."""
+    report = review.report
+    base = report.to_dict()
+    by_kind = {k: sum(1 for f in review.findings if f.kind == k) for k in VENDOR_KINDS}
+    baseline = None
+    if review.baseline is not None:
+        baseline = {
+            "file": review.baseline,
+            "accepted": review.accepted,
+            "stale": [
+                {"line": e.line, "kind": i[0], "codes": list(i[1])}
+                | ({"context": i[2]} if i[2] else {})
+                | {"reason": e.reason}
+                for e, i in review.stale
+            ],
+        }
+    return {
+        "versions": versions(),
+        "date": base["date"],
+        "era": base["era"],
+        "files": base["files"],
+        "ignored": base["ignored"],
+        "notes": base["notes"],
+        "counts": base["counts"],
+        "kinds": list(review.kinds),
+        "not_judged": review.not_judged,
+        "baseline": baseline,
+        "findings_by_kind": by_kind,
+        "findings": [f.to_dict() for f in review.findings],
+        "baselined": [f.to_dict() | {"reason": r} for f, r in review.baselined],
+        "exit_code": review.exit_code,
+        "seconds": base["seconds"],
+    }
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def validation_text(review: Review) -> str:
+    report = review.report
     lines = [
         f"Vendor rule set checked against the model on {report.date.isoformat()} ({report.era}) "
         f"in {report.seconds:.1f} s",
-        "compared: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.counts.items()),
-        "findings: "
-        + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in data["findings_by_kind"].items()),
+        f"read: {', '.join(report.files) or '(no file)'}",
     ]
-    for kind in VENDOR_KINDS:
-        items = [f for f in report.findings if f.kind == kind]
+    if report.ignored:
+        lines.append("ignored: " + ", ".join(f"{i.file} ({i.reason})" for i in report.ignored))
+    lines.append(
+        "compared: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.counts.items())
+    )
+    lines += [f"not compared: {note}" for note in report.notes]
+    if review.kinds != VENDOR_KINDS:
+        lines.append(
+            f"kinds judged: {', '.join(review.kinds)} (not judged: {', '.join(review.not_judged)})"
+        )
+    outside = " outside the baseline" if review.baseline is not None else ""
+    if review.baseline is not None:
+        lines.append(
+            f"baseline {review.baseline}: {_count(review.accepted, 'finding')} accepted, "
+            f"{len(review.stale)} stale entr{'y' if len(review.stale) == 1 else 'ies'}"
+        )
+    by_kind = [(k, sum(1 for f in review.findings if f.kind == k)) for k in review.kinds]
+    lines.append(
+        f"findings{outside}: " + ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in by_kind)
+    )
+    for kind in review.kinds:
+        items = [f for f in review.findings if f.kind == kind]
         if not items:
             continue
         lines += ["", f"{kind.upper().replace('_', ' ')} ({len(items)})"]
@@ -158,8 +219,17 @@ def validation_text(report: ValidationReport) -> str:
                 lines.append(f"      {name}: {art['article']}")
             if f.witness:
                 lines.append(f"      replay: {_one_line(f.witness['encounter'])}")
-    return "\n".join(lines) + "\n"
+    if review.stale:
+        lines += ["", "STALE BASELINE ENTRIES (they accept no finding any more; remove them)"]
+        for entry, identity in review.stale:
+            reason = f" — {entry.reason}" if entry.reason else ""
+            lines.append(f"  {review.baseline}:{entry.line}: {identity_text(identity)}{reason}")
+    total = len(review.findings)
+    verdict = (
+        f"{_count(total, 'finding')}{outside}: exit 1" if total else f"no finding{outside}: exit 0"
+    )
+    return "\n".join([*lines, "", verdict]) + "\n"
 
 
-def validation_json(report: ValidationReport) -> str:
-    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
+def validation_json(review: Review) -> str:
+    return json.dumps(review_dict(review), ensure_ascii=False, indent=2) + "\n"

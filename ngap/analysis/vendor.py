@@ -8,14 +8,22 @@ which the model bills both codes without breaking any rule; a tariff difference 
 
 Findings (``key`` is what ``examples/vendor/SEEDED_DEFECTS.yaml`` lists):
 
-* ``input_error:FILE:LINE`` — a row or file that could not be read (the rest is analysed);
+* ``input_error:FILE:LINE`` — a row or file that could not be read (the rest is analysed;
+  FILE relative to the directory given, or the file name of a file given directly);
 * ``unknown_code:CODE`` — a code the NGAP/CCAM catalogue of the model does not know;
-* ``missing_code:CODE`` — a code billable on the date that the vendor's tariffs do not cover;
+* ``missing_code:CODE`` — a code billable on the date that the vendor's tariffs do not cover
+  (only when the vendor gives metropolitan tariffs; the command line sums them up in one
+  finding, ``ngap.analysis.baseline.summarise_missing``);
 * ``tariff_difference:CODE:ZONE:FROM`` — amounts differ from FROM (until the period's end);
 * ``wrongly_allowed:A:B[:CONDITIONS]`` — the vendor allows A with B, the model never does;
 * ``wrongly_forbidden:A:B[:CONDITIONS]`` — the vendor forbids A with B, the model allows it;
 * ``rule_breaking_cotation:ID`` / ``suboptimal_cotation:ID`` — a vendor test encounter whose
-  claimed cotation breaks a rule / differs from the model's optimum.
+  claimed cotation breaks a rule / differs from the model's optimum (ID: the encounter's
+  ``id``, else its file and a digest of its content).
+
+Each finding has an *identity* (kind, codes, context: :attr:`VendorFinding.identity`) that a
+baseline entry names to accept it: no line of the report, no order, no witness text in it, so
+the same difference keeps the same identity from run to run.
 """
 
 from __future__ import annotations
@@ -23,14 +31,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ngap.analysis.rulebase import Analyser
 from ngap.analysis.space import EraSpace, Witness
 from ngap.analysis.vendor_io import (
-    InputIssue,
+    Ignored,
     Location,
     PairRow,
     RuleSet,
@@ -43,6 +51,12 @@ from ngap.model.eras import COVERAGE_START, Era
 from ngap.solver.engine import Nomenclature
 from ngap.solver.results import euros
 from ngap.versions import versions
+
+Identity = tuple[str, tuple[str, ...], str]
+"""(kind, codes, context): what a baseline entry names; see :attr:`VendorFinding.identity`."""
+
+PAIR_KINDS = ("wrongly_allowed", "wrongly_forbidden")
+ENCOUNTER_KINDS = ("rule_breaking_cotation", "suboptimal_cotation")
 
 KINDS = (
     "input_error",
@@ -71,9 +85,27 @@ class VendorFinding:
     def key(self) -> str:
         return ":".join((self.kind, *self.subject))
 
+    @property
+    def identity(self) -> Identity:
+        """(kind, codes, context), the same on every run: input errors by file (relative) and
+        line, tariffs by code, zone and first day, pairs by their sorted codes and conditions,
+        test encounters by id; unknown and missing codes by code."""
+        return identity_of(self.kind, self.subject)
+
+    def baseline_entry(self) -> dict[str, Any]:
+        """The baseline entry that accepts this finding."""
+        kind, codes, context = self.identity
+        if kind == "missing_code":
+            codes = self.subject
+        entry: dict[str, Any] = {"kind": kind, "codes": list(codes)}
+        if context:
+            entry["context"] = context
+        return entry
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
+            "identity": self.baseline_entry(),
             "kind": self.kind,
             "subject": list(self.subject),
             "message": self.message,
@@ -82,6 +114,20 @@ class VendorFinding:
             "details": self.details,
             "witness": self.witness,
         }
+
+
+def identity_of(kind: str, subject: tuple[str, ...]) -> Identity:
+    """The identity of a finding of ``kind`` about ``subject`` (``VendorFinding.subject``)."""
+    if kind == "input_error":
+        return kind, (), ":".join(subject)
+    if kind == "tariff_difference":
+        code, zone, start = subject
+        return kind, (code,), f"zone={zone};from={start}"
+    if kind in PAIR_KINDS:
+        return kind, tuple(sorted(subject[:2])), ":".join(subject[2:])
+    if kind in ENCOUNTER_KINDS:
+        return kind, (), subject[0]
+    return kind, subject, ""
 
 
 @dataclass
@@ -95,6 +141,10 @@ class ValidationReport:
     graph: dict[str, Any]
     """Nodes and edges for the drawing: model compatibility among the codes of pair findings."""
     seconds: float
+    ignored: list[Ignored] = field(default_factory=list)
+    """Files of the directories given that were not read, and why."""
+    notes: list[str] = field(default_factory=list)
+    """What was not compared, and why (e.g. no tariffs: no missing codes)."""
 
     def to_dict(self) -> dict[str, Any]:
         by_kind = {k: sum(1 for f in self.findings if f.kind == k) for k in KINDS}
@@ -102,6 +152,8 @@ class ValidationReport:
             "date": self.date.isoformat(),
             "era": str(self.era),
             "files": self.files,
+            "ignored": [{"file": i.file, "reason": i.reason} for i in self.ignored],
+            "notes": self.notes,
             "counts": self.counts,
             "findings_by_kind": by_kind,
             "findings": [f.to_dict() for f in self.findings],
@@ -119,20 +171,47 @@ class Validator:
         self.nomenclature = nomenclature or Nomenclature(self.catalogue, self.analyser.eras)
 
     # -------------------------------------------------------------- entry point
-    def validate(self, paths: Iterable[str], date: dt.date | None = None) -> ValidationReport:
+    def validate(
+        self,
+        paths: Iterable[str],
+        date: dt.date | None = None,
+        *,
+        witnesses_for_missing: bool = True,
+        exclude: Iterable[str] = (),
+        kinds: Collection[str] = KINDS,
+    ) -> ValidationReport:
+        """Compare the vendor files under ``paths`` with the model on ``date`` (default today).
+        ``witnesses_for_missing``: a replayable witness per missing code (about 1 KB each; off
+        when they are summed up).  ``exclude``: files never read (this run's own outputs).
+        ``kinds``: the comparisons to make (the others are skipped, their findings absent)."""
         started = time.perf_counter()
-        ruleset = read_ruleset(paths, self.catalogue)
+        ruleset = read_ruleset(paths, self.catalogue, exclude)
         day = date or dt.date.today()
         era = self.analyser.era_of(day)
         space = self.analyser.space(era)
+        notes: list[str] = []
         findings: list[VendorFinding] = []
-        findings += self._input_errors(ruleset.issues)
+        findings += self._input_errors(ruleset)
         findings += self._unknown(ruleset)
-        findings += self._missing(ruleset, space, day)
-        findings += self._tariffs(ruleset)
-        pair_findings, judged = self._pairs(ruleset, space, day)
+        if "missing_code" not in kinds:
+            pass
+        elif any(t.zone == "metro" for t in ruleset.tariffs):
+            findings += self._missing(ruleset, space, day, witnesses_for_missing)
+        else:
+            notes.append(
+                "missing codes: the rule set has no metropolitan tariff row "
+                "(a matrix or test encounters alone say nothing about the codes covered)"
+            )
+        if "tariff_difference" in kinds:
+            findings += self._tariffs(ruleset)
+        pair_findings: list[VendorFinding] = []
+        judged = 0
+        if set(PAIR_KINDS) & set(kinds):
+            pair_findings, judged = self._pairs(ruleset, space, day)
         findings += pair_findings
-        findings += self._encounters(ruleset)
+        if set(ENCOUNTER_KINDS) & set(kinds) or "input_error" in kinds:
+            findings += self._encounters(ruleset)
+        findings = [f for f in findings if f.kind in kinds]
         findings.sort(key=lambda f: (KINDS.index(f.kind), f.subject))
         counts = {
             "files": len(ruleset.files),
@@ -145,7 +224,15 @@ class Validator:
         }
         graph = self._graph(space, pair_findings)
         return ValidationReport(
-            day, era, ruleset.files, findings, counts, graph, time.perf_counter() - started
+            day,
+            era,
+            ruleset.files,
+            findings,
+            counts,
+            graph,
+            time.perf_counter() - started,
+            sorted(ruleset.ignored),
+            notes,
         )
 
     # -------------------------------------------------------------- helpers
@@ -164,15 +251,15 @@ class Validator:
 
     # -------------------------------------------------------------- input
     @staticmethod
-    def _input_errors(issues: list[InputIssue]) -> list[VendorFinding]:
+    def _input_errors(ruleset: RuleSet) -> list[VendorFinding]:
         return [
             VendorFinding(
                 "input_error",
-                (issue.location.file, str(issue.location.line)),
+                (ruleset.name(issue.location.file), str(issue.location.line)),
                 issue.message,
                 [issue.location],
             )
-            for issue in issues
+            for issue in ruleset.issues
         ]
 
     def _unknown(self, ruleset: RuleSet) -> list[VendorFinding]:
@@ -193,18 +280,22 @@ class Validator:
         return out
 
     # -------------------------------------------------------------- codes and tariffs
-    def _missing(self, ruleset: RuleSet, space: EraSpace, day: dt.date) -> list[VendorFinding]:
+    def _missing(
+        self, ruleset: RuleSet, space: EraSpace, day: dt.date, witnesses: bool
+    ) -> list[VendorFinding]:
         covered = {t.code for t in ruleset.tariffs if t.zone == "metro" and t.start <= day <= t.end}
+        files = sorted({t.location.file for t in ruleset.tariffs if t.zone == "metro"})
         out = []
         for code in sorted(space.alive() - covered):
             info = self.catalogue.codes[code]
-            witness = space.witness([code])
+            witness = space.witness([code]) if witnesses else None
             out.append(
                 VendorFinding(
                     "missing_code",
                     (code,),
                     f"{code} ({info.label_en}) is billable on {day} but the vendor's tariffs "
                     "do not cover that date",
+                    [Location(f, 0) for f in files],
                     articles=[self._code_article(code)],
                     witness=self._replay(witness, f"missing-{code}") if witness else None,
                 )
@@ -387,7 +478,7 @@ class Validator:
                 out.append(
                     VendorFinding(
                         "input_error",
-                        (item.location.file, str(item.location.line)),
+                        (ruleset.name(item.location.file), str(item.location.line)),
                         str(error),
                         [item.location],
                     )

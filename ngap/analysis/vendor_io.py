@@ -5,6 +5,12 @@ Why: billing software vendors each keep their own copy of the NGAP rules; the op
 the model.  Input is read defensively: every problem (missing column, unknown code, bad date,
 duplicate or overlapping rows, invalid encounter) becomes an :class:`InputIssue` naming the file and
 the line, the faulty row is left out, and everything else is still analysed.
+
+Only files named as the formats say are read from a directory (``VENDOR_NAMES``): a directory
+under version control also holds reports, baselines and notes, and reading one of them as vendor
+data would turn yesterday's report into today's input errors.  Every other file is listed as
+ignored, never parsed; a name-matched file that is an output of ``ngap`` itself (JSON or YAML
+carrying ``versions``, SARIF) is ignored too.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
+import hashlib
 import io
 import json
 import re
@@ -66,6 +73,13 @@ TARIFF_OPTIONAL = ("effective_to", "zone", "label", "note")
 PAIR_COLUMNS = ("code_a", "code_b", "allowed")
 PAIR_OPTIONAL = ("effective_from", "effective_to", "note", *CONDITION_COLUMNS)
 WILDCARD = "*"
+VENDOR_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "tariffs": (("tariffs", "tarifs", "prices"), (".csv", ".json")),
+    "pairs": (("cumulation", "cumul", "matrix", "pairs"), (".csv", ".json")),
+    "encounters": (("encounters", "tests"), (".json", ".yaml", ".yml")),
+}
+"""Kind of vendor file -> (name prefixes, suffixes) read from a directory
+(``docs/vendor-formats.md``); any file of an ``encounters/`` folder is an encounter file."""
 
 
 @dataclass(frozen=True, order=True)
@@ -74,13 +88,22 @@ class Location:
     line: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
+        """``file:line``, or the file alone when the problem is the whole file (line 0)."""
+        return f"{self.file}:{self.line}" if self.line > 0 else self.file
 
 
 @dataclass(frozen=True)
 class InputIssue:
     location: Location
     message: str
+
+
+@dataclass(frozen=True, order=True)
+class Ignored:
+    """A file of a scanned directory that was not read, and why."""
+
+    file: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -136,6 +159,14 @@ class RuleSet:
     unknown: dict[str, list[Location]] = field(default_factory=dict)
     """Codes the catalogue does not know, where they occur."""
     files: list[str] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    """File as shown -> its name relative to the directory given (the file name for a file
+    given directly): the file part of a finding's identity, the same from any working
+    directory."""
+
+    def name(self, shown: str) -> str:
+        return self.names.get(shown, shown)
 
     def codes(self) -> set[str]:
         """The vendor's codes: in its tariffs and its matrix (known codes only)."""
@@ -154,11 +185,11 @@ class _Reader:
     def issue(self, where: Location, message: str) -> None:
         self.rules.issues.append(InputIssue(where, message))
 
-    def code(self, raw: Any, where: Location) -> str | None:
+    def code(self, raw: Any, where: Location, column: str = "code") -> str | None:
         """A known code (refined codes are kept), else None and the code is recorded unknown."""
         text = str(raw or "").strip()
         if not text:
-            self.issue(where, "empty code")
+            self.issue(where, f"{column}: empty code")
             return None
         if text in self.catalogue.codes:
             return text
@@ -227,7 +258,11 @@ class _Reader:
         if missing:
             self.issue(where, f"missing field(s) {', '.join(missing)}")
             return
-        conditions_raw = dict(row.get("conditions") or {})
+        nested = row.get("conditions") or {}
+        if not isinstance(nested, Mapping):
+            self.issue(where, "conditions: expected a mapping of condition columns to values")
+            return
+        conditions_raw = dict(nested)
         for key, value in row.items():
             if key in CONDITION_COLUMNS and value not in (None, ""):
                 conditions_raw[key] = value
@@ -254,7 +289,7 @@ class _Reader:
         start = self.date(row.get("effective_from") or "1900-01-01", where, "effective_from")
         end = self.date(row.get("effective_to") or FAR_FUTURE, where, "effective_to")
         conditions = self.conditions(conditions_raw, where)
-        a, b = self.code(raw_a, where), self.code(raw_b, where)
+        a, b = self.code(raw_a, where, "code_a"), self.code(raw_b, where, "code_b")
         if a is None or b is None or conditions is None or start is None or end is None:
             return
         if a == b:
@@ -302,7 +337,10 @@ class _Reader:
         return out
 
     # -------------------------------------------------------------- encounters
-    def encounter(self, data: Any, where: Location, default_id: str) -> None:
+    def encounter(self, data: Any, where: Location, stem: str, alone: bool = False) -> None:
+        """One test encounter; without an ``id``, its identity is the file stem (``alone``: the
+        only encounter of its file) or the stem and a digest of its content (stable when
+        encounters are reordered)."""
         if not isinstance(data, dict):
             self.issue(where, "an encounter must be a mapping of fields")
             return
@@ -320,7 +358,10 @@ class _Reader:
             if self.code(code, where) is None:
                 known = False
         if known:
-            ident = encounter.id or default_id
+            digest = hashlib.sha256(
+                json.dumps(data, sort_keys=True, default=str).encode("utf-8")
+            ).hexdigest()
+            ident = encounter.id or (stem if alone else f"{stem}@{digest[:10]}")
             self.rules.encounters.append(VendorEncounter(encounter, ident, where))
 
 
@@ -359,13 +400,27 @@ def age_bands(text: str) -> tuple[str, ...] | str:
     else:
         return f"{text!r} is not an age range in years (0-5, <6, 80+)"
     limits = [t.months for t in AGE_THRESHOLDS if t.days == 0 and t.months % 12 == 0]
-    years = sorted(m // 12 for m in limits)
-    for limit in (low, high):
-        if limit not in (None, 0) and limit * 12 not in limits:
+    years = sorted({m // 12 for m in limits})
+    listed = ", ".join(map(str, years))
+    if low != 0 and low not in years:
+        return (
+            f"{text!r}: {low} years is not an age limit of the NGAP rules "
+            f"(a band starts at 0 or at a limit; limits in years: {listed})"
+        )
+    if high is not None and high not in years:
+        if m := _RANGE.match(text):
+            # The vendor wrote the last year inclusive: name that number, then the limit it means.
+            last = int(m.group(2))
+            ends = ", ".join(str(y - 1) for y in years)
             return (
-                f"{text!r}: {limit} years is not an age limit of the NGAP rules "
-                f"(limits in years: {', '.join(map(str, years))})"
+                f"{text!r}: a band cannot end at {last} years inclusive: {low}-{last} means "
+                f"under {high}, and {high} years is not an age limit of the NGAP rules "
+                f"(a range a-b ends one year below a limit, b in: {ends})"
             )
+        return (
+            f"{text!r}: {high} years is not an age limit of the NGAP rules "
+            f"(limits in years: {listed})"
+        )
     if high is not None and high <= low:
         return f"{text!r} is an empty range"
     names = age_band_names()
@@ -408,7 +463,7 @@ def _csv_rows(text: str) -> tuple[list[str], int, Iterator[tuple[int, dict[str, 
     return header, header_line, rows()
 
 
-def _json_items(text: str, key: str) -> Iterator[tuple[int, Any]]:
+def json_items(text: str, key: str) -> Iterator[tuple[int, Any]]:
     """Items of a JSON list (or of ``{key: [...]}``) with the line each one starts on."""
     decoder = json.JSONDecoder()
     stripped = text.lstrip()
@@ -455,51 +510,126 @@ def _kind_of(path: Path, header: Sequence[str] | None = None) -> str | None:
     return None
 
 
-def _files(paths: Iterable[str | Path]) -> Iterator[Path]:
+def kind_by_name(relative: Path) -> str | None:
+    """The kind of vendor file a name inside a scanned directory stands for (prefix of the
+    name, case-insensitive; any file of an ``encounters/`` folder is an encounter file)."""
+    name = relative.name.lower()
+    for kind, (prefixes, _) in VENDOR_NAMES.items():
+        if name.startswith(prefixes):
+            return kind
+    if any(part.lower() == "encounters" for part in relative.parts[:-1]):
+        return "encounters"
+    return None
+
+
+def _names_help() -> str:
+    return "; ".join(
+        f"{kind}: {'*, '.join(prefixes)}* ({', '.join(suffixes)})"
+        for kind, (prefixes, suffixes) in VENDOR_NAMES.items()
+    )
+
+
+def _scan(
+    paths: Iterable[str | Path], ruleset: RuleSet, exclude: set[Path]
+) -> Iterator[tuple[Path, str | None]]:
+    """The files to read and their kind (None: a file given directly, classified on reading).
+    Files of a directory that are not vendor files are recorded in ``ruleset.ignored``."""
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in (".csv", ".json", ".yaml", ".yml"):
-                    if child.name.upper().startswith("SEEDED") or child.name.startswith("."):
-                        continue
-                    yield child
-        else:
-            yield path
+        root = Path(raw)
+        if not root.is_dir():
+            ruleset.names[str(root)] = root.name
+            yield root, None
+            continue
+        for child in sorted(root.rglob("*")):
+            relative = child.relative_to(root)
+            if not child.is_file() or any(p.startswith(".") for p in relative.parts):
+                continue  # hidden files and folders (.git, editor files) are not listed
+            shown = str(child)
+            kind = kind_by_name(relative)
+            if child.resolve() in exclude:
+                ruleset.ignored.append(Ignored(shown, "written or read by this run"))
+            elif kind is None:
+                ruleset.ignored.append(Ignored(shown, "not a vendor file name"))
+            elif child.suffix.lower() not in VENDOR_NAMES[kind][1]:
+                suffixes = ", ".join(VENDOR_NAMES[kind][1])
+                ruleset.ignored.append(Ignored(shown, f"{kind} files are {suffixes}"))
+            else:
+                ruleset.names[shown] = relative.as_posix()
+                yield child, kind
 
 
-def read_ruleset(paths: Iterable[str | Path], catalogue: Catalogue) -> RuleSet:
-    """Read every vendor file under ``paths`` (directories are searched recursively)."""
+def own_output(text: str, suffix: str) -> bool:
+    """Whether a file is an output of ``ngap`` (a JSON/YAML report or baseline carrying
+    ``versions``, a SARIF log) rather than vendor data."""
+    if suffix not in (".json", ".yaml", ".yml"):
+        return False
+    try:
+        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    versions = data.get("versions")
+    tool = versions.get("tool") if isinstance(versions, dict) else None
+    if isinstance(tool, dict) and tool.get("name") == "ngap":
+        return True
+    return "runs" in data and "sarif" in str(data.get("$schema", "")).lower()
+
+
+def read_ruleset(
+    paths: Iterable[str | Path], catalogue: Catalogue, exclude: Iterable[str | Path] = ()
+) -> RuleSet:
+    """Read every vendor file under ``paths`` (directories are searched recursively for the
+    documented names).  ``exclude``: files this run writes or reads otherwise (its report, its
+    baseline), never read as vendor data."""
     ruleset = RuleSet()
     reader = _Reader(catalogue, ruleset)
-    for path in _files(paths):
+    skip = {Path(p).resolve() for p in exclude}
+    for path, kind in _scan(paths, ruleset, skip):
         shown = str(path)
-        ruleset.files.append(shown)
         if not path.exists():
+            ruleset.files.append(shown)
             reader.issue(Location(shown, 0), "no such file")
             continue
         try:
             text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as error:
-            reader.issue(Location(shown, 0), f"cannot read: {error}")
+        except UnicodeDecodeError as error:
+            raw = path.read_bytes()
+            line = raw.count(b"\n", 0, error.start) + 1
+            column = error.start - raw.rfind(b"\n", 0, error.start)
+            ruleset.files.append(shown)
+            reader.issue(
+                Location(shown, line),
+                f"not UTF-8 text: {error.reason} at byte {column} of the line",
+            )
             continue
+        except OSError as error:
+            ruleset.files.append(shown)
+            reader.issue(Location(shown, 0), f"cannot read: {error.strerror or error}")
+            continue
+        if own_output(text, path.suffix.lower()):
+            ruleset.ignored.append(Ignored(shown, "an output of ngap (report, baseline, SARIF)"))
+            continue
+        ruleset.files.append(shown)
         try:
-            _read_file(reader, path, shown, text)
+            _read_file(reader, path, shown, text, kind)
         except (ValueError, yaml.YAMLError) as error:
             line = getattr(error, "lineno", 0) or 0
             mark = getattr(error, "problem_mark", None)
             if mark is not None:
                 line = mark.line + 1
-            reader.issue(Location(shown, line), f"not a valid {path.suffix.lstrip('.')}: {error}")
+            reader.issue(
+                Location(shown, line or 1), f"not a valid {path.suffix.lstrip('.')}: {error}"
+            )
     _check_duplicates(ruleset)
     return ruleset
 
 
-def _read_file(reader: _Reader, path: Path, shown: str, text: str) -> None:
+def _read_file(reader: _Reader, path: Path, shown: str, text: str, named: str | None) -> None:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         header, header_line, rows = _csv_rows(text)
-        kind = _kind_of(path, header)
+        kind = named or _kind_of(path, header)
         required = {"tariffs": TARIFF_COLUMNS, "pairs": PAIR_COLUMNS}.get(kind or "")
         if required is None:
             reader.issue(
@@ -525,10 +655,10 @@ def _read_file(reader: _Reader, path: Path, shown: str, text: str) -> None:
             else:
                 reader.pair(row, where)
         return
-    kind = _kind_of(path)
+    kind = named or _kind_of(path)
     if suffix == ".json" and kind in ("tariffs", "pairs"):
         key = "tariffs" if kind == "tariffs" else "pairs"
-        for line, item in _json_items(text, key):
+        for line, item in json_items(text, key):
             where = Location(shown, line)
             if not isinstance(item, dict):
                 reader.issue(where, "expected an object")
@@ -547,31 +677,31 @@ def _read_encounters(reader: _Reader, path: Path, shown: str, text: str) -> None
     if path.suffix.lower() == ".json":
         stripped = text.lstrip()
         if stripped.startswith("["):
-            for i, (line, item) in enumerate(_json_items(text, "encounters")):
-                reader.encounter(item, Location(shown, line), f"{path.stem}#{i + 1}")
+            for line, item in json_items(text, "encounters"):
+                reader.encounter(item, Location(shown, line), path.stem)
             return
         data = json.loads(text)
         if isinstance(data, dict) and isinstance(data.get("encounters"), list):
-            for i, (line, item) in enumerate(_json_items(text, "encounters")):
-                reader.encounter(item, Location(shown, line), f"{path.stem}#{i + 1}")
+            for line, item in json_items(text, "encounters"):
+                reader.encounter(item, Location(shown, line), path.stem)
             return
-        reader.encounter(data, Location(shown, 1), path.stem)
+        reader.encounter(data, Location(shown, 1), path.stem, alone=True)
         return
-    docs = yaml.compose_all(text)
-    for doc_index, node in enumerate(docs):
+    docs = list(yaml.compose_all(text))
+    for node in docs:
         if node is None:
             continue
         data = yaml.safe_load(yaml.serialize(node))
         items = data.get("encounters") if isinstance(data, dict) else None
         if isinstance(data, list) or isinstance(items, list):
             seq = node if isinstance(data, list) else _mapping_value(node, "encounters")
-            for i, item_node in enumerate(getattr(seq, "value", [])):
+            for item_node in getattr(seq, "value", []):
                 item = yaml.safe_load(yaml.serialize(item_node))
                 where = Location(shown, item_node.start_mark.line + 1)
-                reader.encounter(item, where, f"{path.stem}#{i + 1}")
+                reader.encounter(item, where, path.stem)
         else:
-            ident = path.stem if doc_index == 0 else f"{path.stem}#{doc_index + 1}"
-            reader.encounter(data, Location(shown, node.start_mark.line + 1), ident)
+            where = Location(shown, node.start_mark.line + 1)
+            reader.encounter(data, where, path.stem, alone=len(docs) == 1)
 
 
 def _mapping_value(node: yaml.Node, key: str) -> yaml.Node | None:
@@ -582,7 +712,8 @@ def _mapping_value(node: yaml.Node, key: str) -> yaml.Node | None:
 
 
 def _check_duplicates(ruleset: RuleSet) -> None:
-    """Duplicate or overlapping tariff rows, duplicate matrix rows: the first one is kept."""
+    """Duplicate or overlapping tariff rows, duplicate matrix rows, encounters sharing an id:
+    the first one is kept."""
     kept: list[TariffRow] = []
     by_key: dict[tuple[str, str], list[TariffRow]] = {}
     for row in ruleset.tariffs:
@@ -627,6 +758,21 @@ def _check_duplicates(ruleset: RuleSet) -> None:
         seen[key] = pair
         pairs.append(pair)
     ruleset.pairs = pairs
+    # An encounter's id is the identity of its findings: two encounters may not share one.
+    encounters: list[VendorEncounter] = []
+    first_at: dict[str, Location] = {}
+    for item in ruleset.encounters:
+        if item.ident in first_at:
+            ruleset.issues.append(
+                InputIssue(
+                    item.location,
+                    f"id: {item.ident!r} is the id of the encounter at {first_at[item.ident]}",
+                )
+            )
+            continue
+        first_at[item.ident] = item.location
+        encounters.append(item)
+    ruleset.encounters = encounters
 
 
 def close_matches(code: str, catalogue: Catalogue) -> list[str]:

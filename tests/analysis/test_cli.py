@@ -4,37 +4,14 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import typer
 import yaml
 from typer.testing import CliRunner
 
-from ngap.analysis import cli
-from ngap.analysis.cli import register
-from ngap.analysis.rulebase import Analyser
-from ngap.analysis.vendor import Validator
-
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "vendor"
 DATE = "2025-03-01"
-
-
-@pytest.fixture(scope="module")
-def app(analyser: Analyser, validator: Validator) -> Iterator[typer.Typer]:
-    """A typer app with the two commands, reusing the session's groundings."""
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """ngap (test app)."""
-
-    register(app)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "_analyser", lambda: analyser)
-        patch.setattr(cli, "_validator", lambda: validator)
-        yield app
 
 
 runner = CliRunner()
@@ -47,6 +24,7 @@ def test_analyse_one_era_is_clean(app: typer.Typer) -> None:
     assert "COMPATIBILITY GRAPH PER ERA" in result.output
     data = json.loads(runner.invoke(app, ["analyse", "--date", DATE, "--format", "json"]).output)
     assert data["defects"] == 0 and data["allowed"] > 0
+    assert data["versions"]["tool"]["name"] == "ngap"
     assert data["eras"][0]["pairs"] > 1000
     matrix = data["matrices"]["14"]
     assert "MEG" in matrix["G"] and "G" in matrix["MEG"] and "F" not in matrix["MN"]
@@ -73,7 +51,9 @@ def test_questions(app: typer.Typer) -> None:
     assert no.exit_code == 1 and "one_time_majoration" in no.output
     yes = runner.invoke(app, ["analyse", "--date", DATE, "--codes", "G,MEG", "--format", "json"])
     assert yes.exit_code == 0
-    answer = json.loads(yes.output)["answers"][0]
+    data = json.loads(yes.output)
+    assert data["versions"]["tool"]["name"] == "ngap"
+    answer = data["answers"][0]
     assert answer["billable"] and answer["witness"]["replayable"]
 
 
@@ -87,10 +67,10 @@ def test_bad_input_exits_2(app: typer.Typer) -> None:
 def test_validate_ruleset_formats(app: typer.Typer, tmp_path: Path) -> None:
     manifest = yaml.safe_load((EXAMPLE / "SEEDED_DEFECTS.yaml").read_text(encoding="utf-8"))
     args = ["validate-ruleset", str(EXAMPLE), "--date", manifest["date"]]
-    data = json.loads(runner.invoke(app, [*args, "--format", "json"]).output)
-    assert data["findings_by_kind"] == {
-        k: manifest["counts"].get(k, 0) for k in data["findings_by_kind"]
-    }
+    data = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
+    # The missing codes are summed up in one finding (--list-missing: one per code).
+    expected = {k: manifest["counts"].get(k, 0) for k in data["findings_by_kind"]}
+    assert data["findings_by_kind"] == expected | {"missing_code": 1}
     out = tmp_path / "report.html"
     result = runner.invoke(app, [*args, "--format", "html", "--out", str(out)])
     assert result.exit_code == 1

@@ -91,3 +91,86 @@ def test_age_bands_follow_the_rules_age_limits() -> None:
     assert age_bands("18-25") == ("a10", "a11")
     assert "not an age limit" in str(age_bands("0-4"))
     assert "not an age range" in str(age_bands("toddlers"))
+
+
+def test_age_band_messages_name_the_number_the_vendor_wrote() -> None:
+    """``0-4`` is written with its last year inclusive: the message names 4 (what the vendor
+    wrote) and 5 (the birthday it stops at), and the upper bounds that would be valid."""
+    assert age_bands("0-4") == (
+        "'0-4': a band cannot end at 4 years inclusive: 0-4 means under 5, and 5 years is not "
+        "an age limit of the NGAP rules (a range a-b ends one year below a limit, b in: "
+        "2, 5, 12, 16, 17, 24, 25, 44, 50, 59, 65, 69, 74, 75, 79)"
+    )
+    assert age_bands("<5") == (
+        "'<5': 5 years is not an age limit of the NGAP rules (limits in years: "
+        "3, 6, 13, 17, 18, 25, 26, 45, 51, 60, 66, 70, 75, 76, 80)"
+    )
+    assert age_bands("7-12") == (
+        "'7-12': 7 years is not an age limit of the NGAP rules (a band starts at 0 or at a "
+        "limit; limits in years: 3, 6, 13, 17, 18, 25, 26, 45, 51, 60, 66, 70, 75, 76, 80)"
+    )
+    assert age_bands("6-12") == age_bands("6-12")
+    assert isinstance(age_bands("6-12"), tuple)
+
+
+def test_errors_name_file_line_and_field(tmp_path: Path, nomenclature: object) -> None:
+    catalogue: Catalogue = nomenclature.catalogue  # type: ignore[attr-defined]
+    _write(
+        tmp_path,
+        "cumulation.json",
+        "[\n"
+        '  {"code_a": "", "code_b": "G", "allowed": "yes"},\n'
+        '  {"code_a": "G", "code_b": "MEG", "allowed": "yes", "conditions": ["office"]},\n'
+        '  {"code_a": "G", "code_b": "MN", "allowed": "yes"}\n'
+        "]\n",
+    )
+    (tmp_path / "tariffs.csv").write_bytes(
+        b"code,amount,effective_from\nG,30.00,2025-01-01\nMEG,5\xe9,2025-01-01\n"
+    )
+    _write(tmp_path, "tariffs_drom.json", '{"tariffs": {"code": "G"}}\n')
+    ruleset = read_ruleset([tmp_path], catalogue)
+    issues = {(Path(i.location.file).name, i.location.line): i.message for i in ruleset.issues}
+    assert issues == {
+        ("cumulation.json", 2): "code_a: empty code",
+        ("cumulation.json", 3): "conditions: expected a mapping of condition columns to values",
+        ("tariffs.csv", 3): "not UTF-8 text: invalid continuation byte at byte 6 of the line",
+        ("tariffs_drom.json", 1): "not a valid json: expected a list, or an object with a "
+        "'tariffs' list",
+    }
+    assert [p.pair for p in ruleset.pairs] == [("G", "MN")]
+
+
+def test_encounters_without_id_keep_their_identity_when_reordered(
+    tmp_path: Path, nomenclature: object
+) -> None:
+    catalogue: Catalogue = nomenclature.catalogue  # type: ignore[attr-defined]
+    first = "- {date: 2025-03-05, place: office, done: [consultation], claimed: [G]}\n"
+    second = "- {date: 2025-03-06, place: office, done: [consultation], claimed: [G]}\n"
+    idents = []
+    for name, text in (("a", first + second), ("b", second + first)):
+        folder = tmp_path / name
+        folder.mkdir()
+        _write(folder, "encounters.yaml", text)
+        idents.append(
+            {(e.encounter.date, e.ident) for e in read_ruleset([folder], catalogue).encounters}
+        )
+    assert idents[0] == idents[1]
+    assert len({ident for _, ident in idents[0]}) == 2
+    assert all(ident.startswith("encounters@") for _, ident in idents[0])
+    _write(
+        tmp_path,
+        "night.json",
+        '{"date": "2025-03-05", "place": "office", "done": ["consultation"], "claimed": ["G"]}',
+    )
+    [alone] = read_ruleset([tmp_path / "night.json"], catalogue).encounters
+    assert alone.ident == "night"
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    _write(twice, "encounters.yaml", (first + second).replace("{date", "{id: same, date"))
+    ruleset = read_ruleset([twice], catalogue)
+    assert [e.ident for e in ruleset.encounters] == ["same"]
+    [issue] = ruleset.issues
+    assert (issue.location.line, issue.message) == (
+        2,
+        f"id: 'same' is the id of the encounter at {twice / 'encounters.yaml'}:1",
+    )
