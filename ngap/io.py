@@ -230,6 +230,16 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_DATE_REASONS_FR = {
+    "day value is outside expected range": "ce jour n'existe pas dans ce mois",
+    "month value is outside expected range": "le mois va de 01 à 12",
+    "input is too short": "trop court",
+    "invalid character in year": "année mal écrite",
+    "invalid date separator, expected `-`": "séparateur attendu : -",
+}
+"""Pydantic's reasons for refusing a date, in French."""
+
+
 def _message(item: Any, lang: Lang) -> str:
     """One pydantic error in plain words, with the closest valid value when there is one."""
     kind, value, ctx = item["type"], item.get("input"), item.get("ctx") or {}
@@ -253,8 +263,9 @@ def _message(item: Any, lang: Lang) -> str:
             return f"valeur inconnue {_short(value)} ; valeurs possibles : {allowed}{hint}"
         return f"unknown value {_short(value)}; expected one of {allowed}{hint}"
     if kind.startswith("date"):
-        reason = ctx.get("error", "")
+        reason = str(ctx.get("error", ""))
         if fr:
+            reason = _DATE_REASONS_FR.get(reason, "")
             return f"date impossible ou mal écrite {_short(value)} (attendu AAAA-MM-JJ) {reason}"
         return f"impossible or malformed date {_short(value)} (expected YYYY-MM-DD) {reason}"
     if kind == "string_type":
@@ -294,8 +305,8 @@ def _message(item: Any, lang: Lang) -> str:
 
 def describe(error: ValidationError, where: str, lang: Lang = "en") -> str:
     """Every error of an encounter, one line each, naming the field."""
-    head = "rencontre invalide" if lang == "fr" else "invalid encounter"
-    lines = [f"{where}: {head}"]
+    head = f"{where} : rencontre invalide" if lang == "fr" else f"{where}: invalid encounter"
+    lines = [head]
     for item in error.errors():
         lines.append(f"  {_location(tuple(item['loc']))}: {_message(item, lang)}")
     return "\n".join(lines)
