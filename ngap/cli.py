@@ -220,13 +220,10 @@ def _print_check(result: CheckResult, lang: Lang) -> None:
     for v in result.violations:
         message = v.message_fr if lang == "fr" else v.message_en
         out.print(escape(f"  ✗ [{v.rule}] {message}\n      {v.article}"), highlight=False)
+    if result.conditions:
+        out.print(say("  valide seulement si, à la fois :", "  valid only if, all of:", lang))
     for dim, values in result.conditions.items():
-        condition = phrase_condition(dim, values, lang)
-        out.print(
-            escape(say(f"  valide seulement si : {condition}", f"  valid only if: {condition}",
-                       lang)),
-            highlight=False,
-        )
+        out.print(escape(f"    – {phrase_condition(dim, values, lang)}"), highlight=False)
     if result.optimal is not None and result.difference_cents is not None:
         diff = result.difference_cents
         if lang == "fr":

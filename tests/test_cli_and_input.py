@@ -378,7 +378,8 @@ def test_french_aliases_are_normalised() -> None:
     assert enc.circumstances.emergency is True
     for alias, canonical in (("cabinet", "office"), ("établissement", "institution"),
                              ("téléconsultation", "tele")):
-        assert parse_encounter({"date": "2024-01-02", "place": alias, "done": []}).place == canonical
+        enc = parse_encounter({"date": "2024-01-02", "place": alias, "done": []})
+        assert enc.place == canonical
     tele = parse_encounter({"date": "2024-01-02", "place": "tele", "done": ["Téléconsultation"]})
     assert tele.done == ("teleconsultation",)
 
@@ -430,6 +431,20 @@ def test_json_answers_carry_both_languages() -> None:
     assert line["label_fr"] and line["label_en"] == line["label"]
     assert set(data["claimed"]["assumed_text"]) == {"fr", "en"}
     code, output = run("vocabulary", "--json")
+    assert code == 0
     vocab = json.loads(output)
     assert vocab["done_labels"]["visit"] == {"fr": "Visite à domicile", "en": "Home visit"}
     assert set(vocab["done_labels"]) == set(vocab["done"])
+
+
+def test_conditions_in_plain_words() -> None:
+    path = str(EXAMPLES / "12_audit_open_context.yaml")
+    code, output = run("check", path, "--json")
+    data = json.loads(output)
+    assert data["status"] == "conditional"
+    assert data["conditions"]["call"] == ["night"]  # the identifiers stay
+    fr, en = data["conditions_text"]["fr"], data["conditions_text"]["en"]
+    assert "appel de nuit" in fr and "night call" in en
+    assert "entre 6 h et 8 h ou entre 20 h et minuit" in fr
+    code, text = run("check", path)
+    assert code == 0 and "valide seulement si" in flat(text) and "appel de nuit" in text

@@ -10,6 +10,7 @@ validation so that the JSON Schema and every answer keep the stable English iden
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Final, Literal
@@ -197,6 +198,9 @@ DIMENSION_NAMES: Final[Mapping[str, tuple[str, str]]] = {
 }
 
 
+_HOURS: Final = re.compile(r"^h([01]\d|2[0-4])_([01]\d|2[0-4])$")
+
+
 def _pick(pair: tuple[str, str], lang: Lang) -> str:
     return pair[0] if lang == "fr" else pair[1]
 
@@ -244,7 +248,7 @@ def phrase(dimension: str, value: str, lang: Lang = "fr") -> str:
     Every dimension of the rule base has a phrase; an unforeseen pair falls back to
     ``dimension = value`` rather than failing (a new dimension must not break an answer).
     """
-    if dimension == "hour" and value in HOUR_BANDS:
+    if dimension == "hour" and _HOURS.match(value):
         return _hour_band(value, lang)
     if dimension == "age" and value[:1] == "a" and value[1:].isdigit():
         return _age_band(value, lang)
@@ -270,8 +274,23 @@ def phrase_assumed(assumed: Mapping[str, str], lang: Lang = "fr") -> str:
     return f"en supposant : {parts}" if lang == "fr" else f"assuming: {parts}"
 
 
+def _merge_hours(values: Iterable[str]) -> list[str]:
+    """Contiguous hour bands as one: h06_07 + h07_08 → h06_08 (read « entre 6 h et 8 h »)."""
+    spans: list[list[int]] = []
+    for band in sorted(values):
+        start, end = (int(part) for part in band[1:].split("_"))
+        if spans and spans[-1][1] == start:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    return [f"h{start:02d}_{end:02d}" for start, end in spans]
+
+
 def phrase_condition(dimension: str, values: Iterable[str], lang: Lang = "fr") -> str:
     """One condition of a conditional verdict: the dimension must take one of these values."""
+    values = list(values)
+    if dimension == "hour" and all(v in HOUR_BANDS for v in values):
+        values = _merge_hours(values)
     return (" ou " if lang == "fr" else " or ").join(phrase(dimension, v, lang) for v in values)
 
 
