@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ngap import clock
 from ngap.analysis.html import validation_html
 from ngap.analysis.render import (
     dot,
@@ -100,7 +101,7 @@ def analyse_command(
     analyser = _analyser()
     try:
         if day is None and format in ("graphml", "dot"):
-            day = dt.date.today()
+            day = clock.today()
         eras = [analyser.era_of(day)] if day else list(analyser.eras)
     except DateOutOfRange as error:
         raise _fail(str(error)) from error

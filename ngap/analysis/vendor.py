@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ngap import clock
 from ngap.analysis.rulebase import Analyser
 from ngap.analysis.space import EraSpace, Witness
 from ngap.analysis.vendor_io import (
@@ -120,7 +121,7 @@ class Validator:
     def validate(self, paths: Iterable[str], date: dt.date | None = None) -> ValidationReport:
         started = time.perf_counter()
         ruleset = read_ruleset(paths, self.catalogue)
-        day = date or dt.date.today()
+        day = date or clock.today()
         era = self.analyser.era_of(day)
         space = self.analyser.space(era)
         findings: list[VendorFinding] = []
