@@ -449,3 +449,15 @@ def test_conditions_in_plain_words() -> None:
     assert "entre 6 h et 8 h ou entre 20 h et minuit" in fr
     code, text = run("check", path)
     assert code == 0 and "valide seulement si" in flat(text) and "appel de nuit" in text
+
+
+def test_stdin_reads_json_or_yaml() -> None:
+    for text in (
+        '{"date": "2024-02-03", "place": "office", "done": ["consultation"]}',
+        "date: 2024-02-03\nplace: cabinet\ndone: [consultation]\n",
+    ):
+        result = RUNNER.invoke(app, ["optimise", "-", "--json"], input=text)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["optimal"][0]["codes"][0] == "G"
+    bad = RUNNER.invoke(app, ["optimise", "-"], input='{"date": "2024-02-03", "date": "x"}')
+    assert bad.exit_code == 2 and "'date'" in bad.output
