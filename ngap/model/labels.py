@@ -135,6 +135,16 @@ FLAG_LABELS_EN: Final[Mapping[str, str]] = {
     "pdsa_extended": "out-of-hours duty extended to Saturday afternoon and bridge days",
 }
 
+FLAG_NEGATIVES: Final[Mapping[str, tuple[str, str]]] = {
+    "emergency": ("pas d'urgence", "no emergency"),
+    "regulated": ("sans demande de la régulation", "not requested by the regulator"),
+    "regulated_duty": ("hors permanence des soins régulée", "not on regulated duty"),
+    "home_justified": ("visite à domicile non justifiée", "home visit not justified"),
+    "treating": ("le médecin n'est pas le médecin traitant", "not the médecin traitant"),
+    "ald": ("patient sans ALD exonérante", "patient without an exempting ALD"),
+}
+"""The negation of the flags most often assumed, where « … : non » would read badly."""
+
 _VALUES: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
     "call": {"night": ("appel de nuit", "night call"), "day": ("appel de jour", "day call")},
     "day": {
@@ -258,6 +268,8 @@ def phrase(dimension: str, value: str, lang: Lang = "fr") -> str:
     if dimension in labels and value in ("yes", "no"):
         if value == "yes":
             return labels[dimension]
+        if dimension in FLAG_NEGATIVES:
+            return _pick(FLAG_NEGATIVES[dimension], lang)
         return f"{labels[dimension]} : non" if lang == "fr" else f"not: {labels[dimension]}"
     if dimension.startswith("done:") and value in ("yes", "no"):
         act = activity_label(dimension[5:], lang)
