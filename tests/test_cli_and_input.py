@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 import pytest
 from clitext import flat
@@ -173,7 +174,7 @@ def test_examples_validate_against_the_schema() -> None:
 
 
 def ngap(*args: str, cwd: Path, env: dict[str, str] | None = None,
-         stdout: int | object = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
+         stdout: int | IO[str] = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
     """Run ``python -m ngap`` from another directory, as a user would."""
     environ = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8", **(env or {})}
     return subprocess.run(
