@@ -214,7 +214,9 @@ def run_contract(call: Callable[[], Any], argv: Sequence[str]) -> int:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         # The reader of our output went away (``ngap codes | head``): nothing left to say.
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open until exit
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # the final flush then goes nowhere, quietly
         return ExitCode.FAULT
     except ClockError as error:
         return _fault("erreur d'environnement", "environment fault", error, argv)
