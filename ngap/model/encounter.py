@@ -24,6 +24,7 @@ from ngap.model import labels
 from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS, TRIPS
 
 KNOWN_DONE = tuple(ACTIVITIES) + CCAM_ACTS
+_KNOWN = frozenset(KNOWN_DONE)
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _LOOSE_TIME = re.compile(r"^(\d{1,2})\s*(?::|h|H)\s*(\d{2})?$")
 
@@ -42,14 +43,22 @@ class FieldError(ValueError):
 def _flags(data: object, names: tuple[str, ...]) -> object:
     """``oui`` / ``non`` (``vrai``, ``faux``…) read as yes/no for the named fields."""
     if isinstance(data, dict):
-        data = {k: labels.canonical_flag(v) if k in names else v for k, v in data.items()}
+        changed = {
+            k: labels.canonical_flag(v)
+            for k, v in data.items()
+            if isinstance(v, str) and k in names
+        }
+        if changed:
+            data = {**data, **changed}
     return data
 
 
 def _enum(data: object, field: str, valid: tuple[str, ...]) -> object:
     """A French or loosely written value of an enumerated field, as its canonical value."""
-    if isinstance(data, dict) and isinstance(data.get(field), str):
-        data = {**data, field: labels.canonical(field, data[field], valid)}
+    if isinstance(data, dict):
+        value = data.get(field)
+        if isinstance(value, str) and value not in valid:
+            data = {**data, field: labels.canonical(field, value, valid)}
     return data
 
 
@@ -202,12 +211,18 @@ class Encounter(_Strict):
         data = _enum(data, "zone", ("metro", "drom"))
         data = _enum(data, "trip", TRIPS)
         data = _flags(data, ("alsace_moselle", "pdsa_extended"))
-        if isinstance(data, dict) and isinstance(data.get("done"), (list, tuple)):
-            done = [
-                labels.canonical_activity(item, KNOWN_DONE) if isinstance(item, str) else item
-                for item in data["done"]
-            ]
-            data = {**data, "done": done}
+        done = data.get("done") if isinstance(data, dict) else None
+        loose = isinstance(done, (list, tuple)) and any(
+            isinstance(item, str) and item not in _KNOWN for item in done
+        )
+        if isinstance(data, dict) and isinstance(done, (list, tuple)) and loose:
+            data = {
+                **data,
+                "done": [
+                    labels.canonical_activity(item, KNOWN_DONE) if isinstance(item, str) else item
+                    for item in done
+                ],
+            }
         return data
 
     @field_validator("date", mode="before")
@@ -232,7 +247,7 @@ class Encounter(_Strict):
     @classmethod
     def _loose_time(cls, value: object) -> object:
         """``21h30``, ``21 h``, ``9:30`` read as ``21:30``, ``21:00``, ``09:30``."""
-        if isinstance(value, str):
+        if isinstance(value, str) and not _TIME.match(value):
             match = _LOOSE_TIME.match(value.strip())
             if match:
                 return f"{int(match.group(1)):02d}:{match.group(2) or '00'}"

@@ -10,6 +10,7 @@ validation so that the JSON Schema and every answer keep the stable English iden
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -374,6 +375,16 @@ YES_ALIASES: Final = frozenset({"oui", "o", "vrai", "yes", "y", "true"})
 NO_ALIASES: Final = frozenset({"non", "n", "faux", "no", "false"})
 
 
+@functools.lru_cache(maxsize=64)
+def _folded(values: tuple[str, ...]) -> dict[str, str]:
+    return {fold(v): v for v in values}
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_cached(text: str) -> str:
+    return fold(text)
+
+
 def canonical(kind: str, value: str, valid: Iterable[str]) -> str:
     """The canonical value of an enumerated input written its own way, or the input unchanged.
 
@@ -382,32 +393,40 @@ def canonical(kind: str, value: str, valid: Iterable[str]) -> str:
     values first, then the aliases.  An unknown value is returned as is, for the validator to
     refuse it with the closest suggestion.
     """
-    folded = fold(value)
-    for candidate in valid:
-        if fold(candidate) == folded:
-            return candidate
+    valid = tuple(valid)
+    if value in valid:
+        return value
+    folded = _fold_cached(value)
+    found = _folded(valid).get(folded)
+    if found is not None:
+        return found
     return ENUM_ALIASES.get(kind, {}).get(folded, value)
 
 
 def canonical_activity(value: str, known: Iterable[str]) -> str:
     """The activity (or CCAM code) meant by ``value``: canonical names, French aliases, labels."""
     known = tuple(known)
-    folded = fold(value)
-    for candidate in known:
-        if fold(candidate) == folded:
-            return candidate
+    if value in known:
+        return value
+    folded = _fold_cached(value)
+    found = _folded(known).get(folded)
+    if found is not None:
+        return found
     if folded in ACTIVITY_ALIASES:
         return ACTIVITY_ALIASES[folded]
-    for activity, label in ACTIVITY_LABELS_FR.items():
-        if fold(label) == folded:
-            return activity
-    return value
+    return _activity_by_label().get(folded, value)
+
+
+@functools.cache
+def _activity_by_label() -> dict[str, str]:
+    """Folded French label → activity (« Visite à domicile » → ``visit``)."""
+    return {fold(label): activity for activity, label in ACTIVITY_LABELS_FR.items()}
 
 
 def canonical_flag(value: object) -> object:
     """``oui`` / ``non`` (and friends) as booleans; anything else unchanged."""
     if isinstance(value, str):
-        folded = fold(value)
+        folded = _fold_cached(value)
         if folded in YES_ALIASES:
             return True
         if folded in NO_ALIASES:
