@@ -326,6 +326,12 @@ def test_dates_after_today_are_refused_by_every_command(monkeypatch: pytest.Monk
         assert "date" in output and "2025-01-09" in flat(output)
     code, output = run("codes", "--date", "2025-01-10")
     assert code == 2 and "2025-01-09" in flat(output)
+    for command in ("analyse", "validate-ruleset"):
+        args = [command, "--date", "2025-01-10"]
+        if command == "validate-ruleset":
+            args.append(str(EXAMPLES / "vendor"))
+        code, output = run(*args)
+        assert code == 2 and "2025-01-09" in flat(output), command
     monkeypatch.setenv("NGAP_TODAY", "2025-01-10")
     assert run("optimise", example)[0] == 0
     code, output = run("codes", "--json")

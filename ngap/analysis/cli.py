@@ -55,9 +55,12 @@ def _date(text: str | None) -> dt.date | None:
     if text is None:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError as error:
         raise _fail(f"--date: {text!r} is not a date YYYY-MM-DD") from error
+    if day > clock.today():
+        raise _fail(f"--date: {day.isoformat()} is after today ({clock.today().isoformat()})")
+    return day
 
 
 def _emit(text: str, out: str | None) -> None:
