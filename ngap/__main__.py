@@ -1,5 +1,5 @@
-"""``python -m ngap``: the command line."""
+"""``python -m ngap``: the command line, with its exit-status contract."""
 
-from ngap.cli import app
+from ngap.cli import main
 
-app()
+main()

@@ -1,6 +1,8 @@
-"""Command line: ``ngap optimise|enumerate|check|codes|explain|schema``.
+"""Command line: ``ngap optimise|enumerate|check|codes|explain|schema|vocabulary``.
 
-Exit status: 0 valid (or a plain answer), 1 the claimed coding breaks a rule, 2 bad input.
+Exit status (enforced for every command by ``ngap.cli_common.NgapGroup``): 0 valid or a plain
+answer, 1 the claimed coding breaks a rule, 2 bad input or usage, 3 internal or environment fault
+(one line, no traceback without ``--debug``).  Text in French by default, ``--lang en``.
 """
 
 from __future__ import annotations
@@ -12,34 +14,89 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ngap.cli_common import (
+    DebugOpt,
+    LangOpt,
+    NgapGroup,
+    err,
+    fail,
+    language,
+    out,
+    say,
+)
+from ngap.clock import today
 from ngap.io import InputError, encounter_schema, read_encounter
 from ngap.model.encounter import KNOWN_DONE
-from ngap.model.eras import DateOutOfRange
+from ngap.model.eras import COVERAGE_START, DateOutOfRange
+from ngap.model.labels import LANGS, Lang, activity_label, phrase, phrase_assumed, phrase_condition
 from ngap.model.vocabulary import TRIPS
 from ngap.solver.engine import Nomenclature, UnknownCodeError
-from ngap.solver.results import CheckResult, Cotation, euros
+from ngap.solver.results import STATUS_TEXT, CheckResult, Cotation, euros
 from ngap.versions import versions
 
 app = typer.Typer(
+    cls=NgapGroup,
     add_completion=False,
     no_args_is_help=True,
-    help="The NGAP billing rules for general practitioners (optimise, enumerate, check).",
+    help="Les règles de facturation NGAP des médecins généralistes (optimise, enumerate, "
+    "check). The NGAP billing rules for general practitioners.",
 )
-out = Console()
-err = Console(stderr=True)
+
+__all__ = ["app", "err", "main", "out"]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of messages: fr or en.")]
 EncounterArg = Annotated[str, typer.Argument(help="Encounter file (.json, .yaml) or - for stdin.")]
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(2)
+def main() -> None:
+    """Console entry point (``ngap``, ``python -m ngap``): the exit-status contract applies."""
+    app(prog_name="ngap")
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from ngap.versions import versions
+
+    info = versions()
+    kb = info["knowledge_base"]
+    out.print(
+        f"{info['tool']['name']} {info['tool']['version']} — "
+        + say(
+            f"base de connaissances {kb['fingerprint']} (révisée le {kb['revised']})",
+            f"knowledge base {kb['fingerprint']} (revised {kb['revised']})",
+        ),
+        highlight=False,
+    )
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _global(
+    lang: LangOpt = None,
+    debug: DebugOpt = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Versions de l'outil et de la base de connaissances / tool and knowledge base.",
+        ),
+    ] = False,
+) -> None:
+    """Les règles de facturation NGAP des médecins généralistes / the NGAP billing rules.
+
+    Exit status: 0 answer or valid, 1 a claim breaks a rule, 2 bad input or usage, 3 internal
+    or environment fault.
+    """
+
+
+def _fail(message: str, en: str | None = None) -> typer.Exit:
+    return fail(message, en)
 
 
 def _load(path: str) -> tuple[Nomenclature, Any]:
@@ -47,8 +104,10 @@ def _load(path: str) -> tuple[Nomenclature, Any]:
         encounter = read_encounter(path)
         nomenclature = Nomenclature.load()
         nomenclature.context(encounter)
-    except (InputError, DateOutOfRange) as error:
-        raise _fail(str(error)) from error
+    except InputError as error:
+        raise fail(error.fr, error.en) from error
+    except DateOutOfRange as error:
+        raise fail(str(error)) from error
     return nomenclature, encounter
 
 
@@ -56,28 +115,41 @@ def _emit_json(data: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-def _cotation_table(title: str, cotation: Cotation) -> Table:
+def _amount(line: Any, lang: Lang) -> str:
+    if line.unpriced:
+        return say("non chiffré", "unpriced", lang)
+    amount = euros(line.amount_cents)
+    if line.unconfirmed:
+        amount += say(" (non confirmé)", " (unconfirmed)", lang)
+    return amount
+
+
+def _cotation_table(title: str, cotation: Cotation, lang: Lang | None = None) -> Table:
+    lang = lang or language()
     table = Table(title=title, title_justify="left")
     table.add_column("code")
-    table.add_column("amount €", justify="right")
-    table.add_column("rate")
-    table.add_column("legal basis")
+    table.add_column(say("montant €", "amount €", lang), justify="right")
+    table.add_column(say("taux", "rate", lang))
+    table.add_column(say("libellé", "label", lang))
+    table.add_column(say("base légale", "legal basis", lang))
     for line in cotation.lines:
-        amount = euros(line.amount_cents)
-        if line.unpriced:
-            amount = "unpriced"
-        elif line.unconfirmed:
-            amount += " (unconfirmed)"
         code = f"{line.code} ({line.record})" if line.record else line.code
         if line.quantity is not None:
             code += f" × {line.quantity:g} km"
-        table.add_row(code, amount, f"{line.rate_percent} %", line.article)
-    suffix = "" if cotation.complete else "  (some amounts unpriced or unconfirmed)"
+        label = line.label_fr if lang == "fr" and line.label_fr else line.label
+        table.add_row(code, _amount(line, lang), f"{line.rate_percent} %", label, line.article)
+    suffix = "" if cotation.complete else say(
+        "  (montants non chiffrés ou non confirmés)", "  (some amounts unpriced or unconfirmed)",
+        lang,
+    )
     table.caption = f"total {euros(cotation.total_cents)} €{suffix}"
     if cotation.assumed:
-        assumed = ", ".join(f"{k}={v}" for k, v in sorted(cotation.assumed.items()))
-        table.caption += f"\nassuming the open context: {assumed}"
+        table.caption += "\n" + phrase_assumed(cotation.assumed, lang)
     return table
+
+
+def _heading(date: str, era: str) -> str:
+    return say(f"Rencontre du {date} — {era}", f"Encounter of {date} — {era}")
 
 
 @app.command()
@@ -88,9 +160,9 @@ def optimise(path: EncounterArg, as_json: JsonOpt = False) -> None:
     if as_json:
         _emit_json(result.to_dict())
         return
-    out.print(f"Encounter of {result.date} — {result.era}")
+    out.print(_heading(result.date, result.era))
     for i, cotation in enumerate(result.optimal, 1):
-        title = "Optimal cotation" + (
+        title = say("Cotation optimale", "Optimal cotation") + (
             f" {i}/{len(result.optimal)}" if len(result.optimal) > 1 else ""
         )
         out.print(_cotation_table(title, cotation))
@@ -99,7 +171,7 @@ def optimise(path: EncounterArg, as_json: JsonOpt = False) -> None:
 @app.command("enumerate")
 def enumerate_(
     path: EncounterArg,
-    limit: Annotated[int, typer.Option(help="At most this many cotations.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many cotations (≥ 1).")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
     """Every valid cotation, ranked by total."""
@@ -108,37 +180,63 @@ def enumerate_(
     if as_json:
         _emit_json(result.to_dict())
         return
-    table = Table(title=f"Valid cotations on {result.date} ({result.era})", title_justify="left")
+    title = say(
+        f"Cotations valides le {result.date} ({result.era})",
+        f"Valid cotations on {result.date} ({result.era})",
+    )
+    table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("codes")
     table.add_column("total €", justify="right")
+    table.add_column(say("en supposant", "assuming"))
     for i, cotation in enumerate(result.cotations, 1):
         total = euros(cotation.total_cents) + ("" if cotation.complete else " *")
-        table.add_row(str(i), " + ".join(cotation.codes) or "(nothing)", total)
+        assumed = ", ".join(phrase(k, v, language()) for k, v in sorted(cotation.assumed.items()))
+        table.add_row(str(i), " + ".join(cotation.codes) or say("(rien)", "(nothing)"), total,
+                      assumed)
+    captions = []
+    if any(not c.complete for c in result.cotations):
+        captions.append(say("* montant non chiffré ou non confirmé",
+                            "* some amount unpriced or unconfirmed"))
     if result.truncated:
-        table.caption = f"first {limit} shown"
+        captions.append(say(f"les {limit} premières seulement", f"first {limit} shown"))
+    table.caption = "\n".join(captions) or None
     out.print(table)
 
 
-def _print_check(result: CheckResult, lang: str) -> None:
+def _print_check(result: CheckResult, lang: Lang) -> None:
     colour = {"valid": "green", "conditional": "yellow", "violation": "red"}[result.status]
-    out.print(f"Encounter of {result.date} — {result.era}")
-    out.print(_cotation_table("Claimed", result.claimed))
+    out.print(_heading(result.date, result.era))
+    out.print(_cotation_table(say("Cotation déclarée", "Claimed", lang), result.claimed, lang))
     for code, aggregated in result.normalised.items():
-        out.print(f"note: {code} is billed as {aggregated} (the refined code stays in the record)")
-    out.print(f"Verdict: [bold {colour}]{result.status}[/]")
+        out.print(
+            say(
+                f"note : {code} se facture {aggregated} (le code détaillé reste dans le dossier)",
+                f"note: {code} is billed as {aggregated} (the refined code stays in the record)",
+                lang,
+            )
+        )
+    verdict = STATUS_TEXT[result.status][lang]
+    out.print(f"Verdict{say(' :', ':', lang)} [bold {colour}]{escape(verdict)}[/]")
     for v in result.violations:
         message = v.message_fr if lang == "fr" else v.message_en
         out.print(escape(f"  ✗ [{v.rule}] {message}\n      {v.article}"), highlight=False)
+    if result.conditions:
+        out.print(say("  valide seulement si, à la fois :", "  valid only if, all of:", lang))
     for dim, values in result.conditions.items():
-        out.print(f"  valid only if {dim} ∈ {{{', '.join(values)}}}")
+        out.print(escape(f"    – {phrase_condition(dim, values, lang)}"), highlight=False)
     if result.optimal is not None and result.difference_cents is not None:
         diff = result.difference_cents
-        kind = "over-coding" if diff > 0 else "under-coding" if diff < 0 else "no difference"
+        if lang == "fr":
+            kind = "surcotation" if diff > 0 else "sous-cotation" if diff < 0 else "aucun écart"
+        else:
+            kind = "over-coding" if diff > 0 else "under-coding" if diff < 0 else "no difference"
         out.print(
-            f"Claimed {euros(result.claimed.total_cents)} € — optimal "
+            say("Déclaré ", "Claimed ", lang)
+            + f"{euros(result.claimed.total_cents)} € — optimal "
             f"{euros(result.optimal.total_cents)} € ({' + '.join(result.optimal.codes)}) — "
-            f"{kind} {euros(abs(diff))} €"
+            f"{kind} {euros(abs(diff))} €",
+            highlight=False,
         )
 
 
@@ -149,21 +247,24 @@ def check(
         str | None, typer.Option(help="Claimed codes, comma-separated (else the file's).")
     ] = None,
     as_json: JsonOpt = False,
-    lang: LangOpt = "fr",
+    lang: LangOpt = None,
 ) -> None:
     """Judge a claimed coding: violated rules with their articles, money at stake."""
     nomenclature, encounter = _load(path)
-    codes = [c for c in claimed.split(",") if c.strip()] if claimed is not None else None
+    codes = [c.strip() for c in claimed.split(",") if c.strip()] if claimed is not None else None
     if codes is None and encounter.claimed is None:
-        raise _fail("no claimed codes: give --claimed G,MEG or a 'claimed' list in the file")
+        raise fail(
+            "aucun code déclaré : donner --claimed G,MEG ou une liste 'claimed' dans le fichier",
+            "no claimed codes: give --claimed G,MEG or a 'claimed' list in the file",
+        )
     try:
         result = nomenclature.check(encounter, codes)
     except UnknownCodeError as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     if as_json:
         _emit_json(result.to_dict())
     else:
-        _print_check(result, lang)
+        _print_check(result, language(lang))
     raise typer.Exit(1 if result.status == "violation" else 0)
 
 
@@ -173,10 +274,7 @@ def codes(
     as_json: JsonOpt = False,
 ) -> None:
     """The catalogue of codes in force on a date, with amounts and grades."""
-    try:
-        day = dt.date.fromisoformat(date) if date else dt.date.today()
-    except ValueError as error:
-        raise _fail(f"--date: {date!r} is not a date YYYY-MM-DD") from error
+    day = _day_option(date)
     nomenclature = Nomenclature.load()
     rows: list[dict[str, Any]] = []
     for code in nomenclature.catalogue.codes.values():
@@ -198,13 +296,45 @@ def codes(
     if as_json:
         _emit_json({"date": day.isoformat(), "codes": rows, "versions": versions()})
         return
-    table = Table(title=f"Codes in force on {day.isoformat()}", title_justify="left")
-    for column in ("code", "kind", "amount €", "grade", "label"):
+    lang = language()
+    title = say(f"Codes en vigueur le {day.isoformat()}", f"Codes in force on {day.isoformat()}")
+    table = Table(title=title, title_justify="left")
+    for column in ("code", say("nature", "kind"), say("montant €", "amount €"), "grade",
+                   say("libellé", "label")):
         table.add_column(column)
     for row in rows:
-        amount = "free" if row["kind"] == "free" else euros(row["amount_cents"])
-        table.add_row(row["code"], row["kind"], amount, row["grade"] or "", row["label_en"])
+        free = row["kind"] == "free"
+        amount = say("libre", "free") if free else euros(row["amount_cents"])
+        label = row["label_fr"] if lang == "fr" and row["label_fr"] else row["label_en"]
+        table.add_row(row["code"], row["kind"], amount, row["grade"] or "", label)
     out.print(table)
+
+
+def _day_option(date: str | None) -> dt.date:
+    """``--date``: an ISO date between the first day covered and today (default: today)."""
+    now = today()
+    if not date:
+        return now
+    try:
+        day = dt.date.fromisoformat(date)
+    except ValueError as error:
+        raise fail(
+            f"--date : {date!r} n'est pas une date possible AAAA-MM-JJ",
+            f"--date: {date!r} is not a possible date YYYY-MM-DD",
+        ) from error
+    if day > now:
+        raise fail(
+            f"--date : {day.isoformat()} est après aujourd'hui ({now.isoformat()})",
+            f"--date: {day.isoformat()} is after today ({now.isoformat()})",
+        )
+    if day < COVERAGE_START:
+        raise fail(
+            f"--date : {day.isoformat()} est avant le {COVERAGE_START.isoformat()}, premier jour "
+            "couvert par la base",
+            f"--date: {day.isoformat()} is before {COVERAGE_START.isoformat()}, the first day "
+            "the knowledge base covers",
+        )
+    return day
 
 
 @app.command()
@@ -233,8 +363,12 @@ def explain(
             import difflib
 
             close = difflib.get_close_matches(name, [*catalogue.codes, *catalogue.rules], n=3)
-            hint = f"; close matches: {', '.join(close)}" if close else ""
-            raise _fail(f"unknown code or rule {name!r}{hint}")
+            words = ", ".join(close)
+            raise fail(
+                f"code ou règle inconnu {name!r}"
+                + (f" ; vouliez-vous dire {words} ?" if close else ""),
+                f"unknown code or rule {name!r}" + (f"; close matches: {words}" if close else ""),
+            )
         code = catalogue.codes[key]
         data = {
             "code": code.code,
@@ -263,23 +397,43 @@ def explain(
     if as_json:
         _emit_json({**data, "versions": versions()})
         return
+    lang = language()
+    colon = say(" :", ":")
     for key, value in data.items():
         if key == "tariffs":
-            out.print("tariffs:")
+            out.print(say("tarifs :", "tariffs:"))
             for step in value:
-                amount = step["amount"] or "unpriced"
-                flag = " (not billable)" if step["not_billable"] else ""
-                out.print(
-                    escape(f"  from {step['from']}: {amount} € [grade {step['grade']}]{flag}")
-                )
+                amount = step["amount"] or say("non chiffré", "unpriced")
+                flag = say(" (non facturable)", " (not billable)") if step["not_billable"] else ""
+                since = say(f"à partir du {step['from']}", f"from {step['from']}")
+                out.print(escape(f"  {since}{colon} {amount} € [grade {step['grade']}]{flag}"),
+                          highlight=False)
                 for cite in step["sources"]:
                     out.print(escape(f"      {cite}"), highlight=False)
         elif key == "sources":
-            out.print("sources:")
+            out.print(f"sources{colon}")
             for cite in value:
                 out.print(escape(f"  {cite}"), highlight=False)
         elif value is not None:
-            out.print(escape(f"{key}: {value}"), highlight=False)
+            name = _EXPLAIN_KEYS.get(key, (key, key))[0 if lang == "fr" else 1]
+            out.print(escape(f"{name}{colon} {value}"), highlight=False)
+
+
+_EXPLAIN_KEYS = {
+    "rule": ("règle", "rule"),
+    "file": ("fichier", "file"),
+    "from": ("en vigueur du", "from"),
+    "to": ("au", "to"),
+    "fr": ("message", "message (fr)"),
+    "en": ("message (en)", "message"),
+    "label_fr": ("libellé", "label (fr)"),
+    "label_en": ("libellé (en)", "label"),
+    "kind": ("nature", "kind"),
+    "valid_from": ("valable du", "valid from"),
+    "valid_to": ("au", "valid to"),
+    "refines": ("précise", "refines"),
+}
+"""The names of ``explain``'s fields in text output (the JSON keys stay as they are)."""
 
 
 def _cite(catalogue: Any, sid: str) -> str:
@@ -319,13 +473,37 @@ def schema(
 
 @app.command()
 def vocabulary(as_json: JsonOpt = False) -> None:
-    """The closed vocabulary: activities (``done``) and trips."""
-    data = {"done": list(KNOWN_DONE), "trip": list(TRIPS)}
+    """The closed vocabulary: activities (``done``) and trips, with their labels."""
+    from ngap.model.catalogue import load_catalogue
+
+    codes = load_catalogue().codes
+
+    def label(name: str, lang: Lang) -> str:
+        if name in codes:
+            code = codes[name]
+            return code.label_fr if lang == "fr" and code.label_fr else code.label_en
+        return activity_label(name, lang)
+
+    data: dict[str, Any] = {
+        "done": list(KNOWN_DONE),
+        "trip": list(TRIPS),
+        "done_labels": {name: {lang: label(name, lang) for lang in LANGS} for name in KNOWN_DONE},
+        "trip_labels": {t: {lang: phrase("trip", t, lang) for lang in LANGS} for t in TRIPS},
+    }
     if as_json:
         _emit_json({**data, "versions": versions()})
         return
-    out.print("done: " + ", ".join(KNOWN_DONE))
-    out.print("trip: " + ", ".join(TRIPS))
+    lang = language()
+    colon = say(" :", ":")
+    table = Table(title=f"done{colon} " + say("activités et actes CCAM", "activities and CCAM "
+                                              "acts"), title_justify="left")
+    table.add_column(say("valeur", "value"))
+    table.add_column(say("libellé", "label"))
+    for name in KNOWN_DONE:
+        table.add_row(name, label(name, lang))
+    out.print(table)
+    out.print(f"trip{colon} " + ", ".join(f"{t} ({phrase('trip', t, lang)})" for t in TRIPS),
+              highlight=False)
 
 
 @app.command()
@@ -362,4 +540,4 @@ def _register_analysis() -> None:
 _register_analysis()
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ngap import clock
 from ngap.analysis.baseline import (
     BaselineError,
     Entry,
@@ -73,9 +74,12 @@ def _date(text: str | None) -> dt.date | None:
     if text is None:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError as error:
         raise _fail(f"--date: {text!r} is not a date YYYY-MM-DD") from error
+    if day > clock.today():
+        raise _fail(f"--date: {day.isoformat()} is after today ({clock.today().isoformat()})")
+    return day
 
 
 def _emit(text: str, out: str | None) -> None:
@@ -119,7 +123,7 @@ def analyse_command(
     analyser = _analyser()
     try:
         if day is None and format in ("graphml", "dot"):
-            day = dt.date.today()
+            day = clock.today()
         eras = [analyser.era_of(day)] if day else list(analyser.eras)
     except DateOutOfRange as error:
         raise _fail(str(error)) from error

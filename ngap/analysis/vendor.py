@@ -35,6 +35,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ngap import clock
 from ngap.analysis.rulebase import Analyser
 from ngap.analysis.space import EraSpace, Witness
 from ngap.analysis.vendor_io import (
@@ -186,7 +187,7 @@ class Validator:
         ``kinds``: the comparisons to make (the others are skipped, their findings absent)."""
         started = time.perf_counter()
         ruleset = read_ruleset(paths, self.catalogue, exclude)
-        day = date or dt.date.today()
+        day = date or clock.today()
         era = self.analyser.era_of(day)
         space = self.analyser.space(era)
         notes: list[str] = []

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ngap import clock
 from ngap.audit.batches import BadRow, RawBatch
 from ngap.audit.columns import LINE_COLUMNS, OUTPUT_COLUMNS
 from ngap.audit.contexts import ContextDeriver, RowKey
@@ -107,7 +108,7 @@ class Auditor:
         self.nomenclature = nomenclature or Nomenclature.load()
         catalogue = self.nomenclature.catalogue
         self.deriver = ContextDeriver(
-            self.nomenclature.eras, tuple(catalogue.codes), today or dt.date.today()
+            self.nomenclature.eras, tuple(catalogue.codes), today or clock.today()
         )
         self.memo: OrderedDict[RowKey, Verdict] = OrderedDict()
         self.memo_size = memo_size

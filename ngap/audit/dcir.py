@@ -109,6 +109,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from ngap import clock
 from ngap.audit.batches import BadRow, RawBatch
 from ngap.audit.columns import INPUT_COLUMNS
 from ngap.io import InputError
@@ -882,5 +883,5 @@ def iter_dcir(
     source = _open(Path(path))
     if source is None:
         return iter(())
-    return _batches(source, chunk_rows, today or dt.date.today())
+    return _batches(source, chunk_rows, today or clock.today())
 

@@ -1,26 +1,75 @@
 """The encounter: what happened, when, where, for whom and by whom.  Never codes.
 
 Input files (JSON or YAML) are validated by these pydantic models; unknown fields, impossible
-dates, negative ages and times out of range are errors naming the field.  A yes/no circumstance
-left out is false; written ``null`` it stays *unknown*, and the rule base keeps it open (a claims
-extract does not record the time of an act, urgency or regulation).
+dates, dates after today, negative ages and times out of range are errors naming the field, in
+French and English (``FieldError``).  A yes/no circumstance left out is false; written ``null`` it
+stays *unknown*, and the rule base keeps it open (a claims extract does not record the time of an
+act, urgency or regulation).
+
+French users write French: aliases (``cabinet``, ``visite``, ``femme``, ``oui``, ``secteur 1``,
+``21h30``…) are normalised to the canonical values before validation (``ngap.model.labels``), so
+the JSON Schema and every answer keep the stable identifiers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ngap.clock import today
+from ngap.model import labels
 from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS, TRIPS
 
 KNOWN_DONE = tuple(ACTIVITIES) + CCAM_ACTS
+_KNOWN = frozenset(KNOWN_DONE)
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_LOOSE_TIME = re.compile(r"^(\d{1,2})\s*(?::|h|H)\s*(\d{2})?$")
 
 Flag = bool | None
+
+
+class FieldError(ValueError):
+    """A refused value, explained in French and in English (``str()`` is the English text)."""
+
+    def __init__(self, fr: str, en: str) -> None:
+        super().__init__(en)
+        self.fr = fr
+        self.en = en
+
+
+def _flags(data: object, names: tuple[str, ...]) -> object:
+    """``oui`` / ``non`` (``vrai``, ``faux``…) read as yes/no for the named fields."""
+    if isinstance(data, dict):
+        changed = {
+            k: labels.canonical_flag(v)
+            for k, v in data.items()
+            if isinstance(v, str) and k in names
+        }
+        if changed:
+            data = {**data, **changed}
+    return data
+
+
+def _enum(data: object, field: str, valid: tuple[str, ...]) -> object:
+    """A French or loosely written value of an enumerated field, as its canonical value."""
+    if isinstance(data, dict):
+        value = data.get(field)
+        if isinstance(value, str) and value not in valid:
+            data = {**data, field: labels.canonical(field, value, valid)}
+    return data
+
+
+def _iso_date(value: object, field: str) -> object:
+    """A date must be written YYYY-MM-DD: no number of seconds, no implicit conversion."""
+    if value is None or isinstance(value, (str, dt.date)):
+        return value
+    raise FieldError(
+        f"{value!r} n'est pas une date AAAA-MM-JJ (écrire par exemple {field}: 2025-01-10)",
+        f"{value!r} is not a date YYYY-MM-DD (write e.g. {field}: 2025-01-10)",
+    )
 
 
 class _Strict(BaseModel):
@@ -40,6 +89,17 @@ class Practitioner(_Strict):
         False, description="The doctor is the patient's médecin traitant."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: object) -> object:
+        sector = data.get("sector") if isinstance(data, dict) else None
+        if isinstance(data, dict) and isinstance(sector, int) and not isinstance(sector, bool):
+            data = {**data, "sector": str(sector)}
+        data = _enum(data, "specialty", ("gp", "gp_specialist"))
+        data = _enum(data, "sector", ("1", "2"))
+        data = _enum(data, "rate", ("opposable", "above"))
+        return _flags(data, ("optam", "treating_doctor"))
+
 
 class Age(_Strict):
     years: Annotated[int, Field(ge=0, le=130)] = 0
@@ -56,6 +116,26 @@ class Patient(_Strict):
     palliative: Flag = Field(False, description="Palliative care (CSP L.1110-10).")
     has_treating_doctor: Flag = Field(True, description="A médecin traitant is declared.")
     unable_to_move: Flag = Field(False, description="Cannot move for a medical reason.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: object) -> object:
+        if isinstance(data, dict):
+            age = data.get("age")
+            if isinstance(age, int) and not isinstance(age, bool):
+                data = {**data, "age": {"years": age}}
+            elif isinstance(age, str) and age.strip().isdigit():
+                data = {**data, "age": {"years": int(age.strip())}}
+        data = _enum(data, "sex", ("f", "m"))
+        return _flags(
+            data,
+            ("ald", "ald_neuro", "palliative", "has_treating_doctor", "unable_to_move"),
+        )
+
+    @field_validator("birth_date", mode="before")
+    @classmethod
+    def _birth_text(cls, value: object) -> object:
+        return _iso_date(value, "birth_date")
 
     @model_validator(mode="after")
     def _one_age(self) -> Patient:
@@ -81,6 +161,11 @@ class Circumstances(_Strict):
     new_treating_doctor: Flag = Field(False, description="First visit of a new médecin traitant.")
     burn_face_hands: Flag = Field(False, description="Burn on the face or hands.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: object) -> object:
+        return _flags(data, tuple(cls.model_fields))
+
 
 class Travel(_Strict):
     mountain: Flag = Field(False, description="Home or practice in a mountain zone.")
@@ -89,6 +174,11 @@ class Travel(_Strict):
     km: Annotated[float, Field(ge=0, le=500)] = Field(
         0, description="Billable kilometres for IK (allowance already deducted, both legs)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: object) -> object:
+        return _flags(data, ("mountain", "ik_distance", "on_foot_or_ski"))
 
 
 class Encounter(_Strict):
@@ -114,18 +204,75 @@ class Encounter(_Strict):
     done: tuple[str, ...] = Field(description="What was performed (activities, CCAM codes).")
     claimed: tuple[str, ...] | None = Field(None, description="Codes claimed (check only).")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _aliases(cls, data: object) -> object:
+        data = _enum(data, "place", ("office", "home", "institution", "tele"))
+        data = _enum(data, "zone", ("metro", "drom"))
+        data = _enum(data, "trip", TRIPS)
+        data = _flags(data, ("alsace_moselle", "pdsa_extended"))
+        done = data.get("done") if isinstance(data, dict) else None
+        loose = isinstance(done, (list, tuple)) and any(
+            isinstance(item, str) and item not in _KNOWN for item in done
+        )
+        if isinstance(data, dict) and isinstance(done, (list, tuple)) and loose:
+            data = {
+                **data,
+                "done": [
+                    labels.canonical_activity(item, KNOWN_DONE) if isinstance(item, str) else item
+                    for item in done
+                ],
+            }
+        return data
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_text(cls, value: object) -> object:
+        return _iso_date(value, "date")
+
+    @field_validator("date")
+    @classmethod
+    def _not_future(cls, value: dt.date) -> dt.date:
+        now = today()
+        if value > now:
+            raise FieldError(
+                f"{value.isoformat()} est après aujourd'hui ({now.isoformat()}) : "
+                "un acte à venir ne se cote pas",
+                f"{value.isoformat()} is after today ({now.isoformat()}): "
+                "an act yet to come cannot be coded",
+            )
+        return value
+
+    @field_validator("time", "call_time", mode="before")
+    @classmethod
+    def _loose_time(cls, value: object) -> object:
+        """``21h30``, ``21 h``, ``9:30`` read as ``21:30``, ``21:00``, ``09:30``."""
+        if isinstance(value, str) and not _TIME.match(value):
+            match = _LOOSE_TIME.match(value.strip())
+            if match:
+                return f"{int(match.group(1)):02d}:{match.group(2) or '00'}"
+        return value
+
     @field_validator("time", "call_time")
     @classmethod
     def _hhmm(cls, value: str | None) -> str | None:
         if value is not None and not _TIME.match(value):
-            raise ValueError(f"{value!r} is not a time HH:MM between 00:00 and 23:59")
+            raise FieldError(
+                f"{value!r} n'est pas une heure HH:MM entre 00:00 et 23:59",
+                f"{value!r} is not a time HH:MM between 00:00 and 23:59",
+            )
         return value
 
     @field_validator("trip")
     @classmethod
     def _trip(cls, value: str) -> str:
         if value not in TRIPS:
-            raise ValueError(f"unknown trip {value!r}; expected one of {', '.join(TRIPS)}")
+            fr = labels.suggestion(value, TRIPS, labels.ENUM_ALIASES["trip"], "fr")
+            en = labels.suggestion(value, TRIPS, labels.ENUM_ALIASES["trip"], "en")
+            raise FieldError(
+                f"déplacement inconnu {value!r} ; valeurs possibles : {', '.join(TRIPS)}{fr}",
+                f"unknown trip {value!r}; expected one of {', '.join(TRIPS)}{en}",
+            )
         return value
 
     @field_validator("done")
@@ -133,16 +280,22 @@ class Encounter(_Strict):
     def _done(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for item in value:
             if item not in KNOWN_DONE:
-                close = difflib.get_close_matches(item, KNOWN_DONE, n=3)
-                hint = f"; did you mean {', '.join(close)}?" if close else ""
-                raise ValueError(f"unknown activity {item!r}{hint}")
+                fr = labels.suggestion(item, KNOWN_DONE, labels.ACTIVITY_ALIASES, "fr")
+                en = labels.suggestion(item, KNOWN_DONE, labels.ACTIVITY_ALIASES, "en")
+                raise FieldError(
+                    f"activité inconnue {item!r}{fr} (liste : ngap vocabulary)",
+                    f"unknown activity {item!r}{en} (list: ngap vocabulary)",
+                )
         return value
 
     @model_validator(mode="after")
     def _dates(self) -> Encounter:
         birth = self.patient.birth_date
         if birth is not None and birth > self.date:
-            raise ValueError("patient.birth_date is after the date of the encounter")
+            raise FieldError(
+                "patient.birth_date est après la date de la rencontre",
+                "patient.birth_date is after the date of the encounter",
+            )
         return self
 
     @staticmethod

@@ -291,6 +291,7 @@ class Nomenclature:
                     rate_percent=rate,
                     unit_cents=unit,
                     label=info.label_en,
+                    label_fr=info.label_fr,
                     article=info.article,
                     sources=tuple(dict.fromkeys(sources)),
                     unconfirmed=code in unconfirmed,

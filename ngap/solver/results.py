@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ngap.model.labels import LANGS, phrase_assumed, phrase_condition
 from ngap.versions import versions
+
+STATUS_TEXT = {
+    "valid": {"fr": "valide", "en": "valid"},
+    "conditional": {"fr": "valide sous condition", "en": "valid only if"},
+    "violation": {"fr": "règle enfreinte", "en": "rule broken"},
+}
+"""The verdict of ``check`` in words (``status`` stays the stable identifier)."""
 
 
 def euros(cents: int | None) -> str:
@@ -31,9 +39,13 @@ class Line:
     unpriced: bool = False
     record: str | None = None
     quantity: float | None = None
+    label_fr: str = ""
+    """The French label (``label`` is the English one)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["label_en"] = self.label
+        return data
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,9 @@ class Cotation:
             "total": euros(self.total_cents),
             "complete": self.complete,
             "assumed": self.assumed,
+            "assumed_text": {
+                lang: phrase_assumed(self.assumed, lang) if self.assumed else "" for lang in LANGS
+            },
             "lines": [line.to_dict() for line in self.lines],
         }
 
@@ -135,9 +150,14 @@ class CheckResult:
             "date": self.date,
             "era": self.era,
             "status": self.status,
+            "status_text": STATUS_TEXT[self.status],
             "claimed": self.claimed.to_dict(),
             "violations": [v.to_dict() for v in self.violations],
             "conditions": {k: list(v) for k, v in self.conditions.items()},
+            "conditions_text": {
+                lang: [phrase_condition(k, v, lang) for k, v in self.conditions.items()]
+                for lang in LANGS
+            },
             "optimal": self.optimal.to_dict() if self.optimal else None,
             "difference_cents": self.difference_cents,
             "normalised": self.normalised,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from clitext import flat
 from typer.testing import CliRunner
 
 from ngap.audit.columns import table_schema
@@ -23,7 +24,7 @@ def test_audit_both_input_shapes_then_report(tmp_path: Path) -> None:
          "--out", str(out), "--format", "jsonl", "--today", "2026-11-26"],
     )
     assert result.exit_code == 0, result.output
-    assert "rows in" in result.output
+    assert "rows in" in flat(result.output)
     rows = [json.loads(line) for line in (out / "encounters.jsonl").read_text().splitlines()]
     sources = {Path(r["source"]).name for r in rows}
     assert sources == {"encounters.csv", "dcir_sample.csv"}
@@ -38,17 +39,17 @@ def test_audit_both_input_shapes_then_report(tmp_path: Path) -> None:
 
 def test_audit_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["audit", str(tmp_path / "nope.csv"), "--out", str(tmp_path)])
-    assert missing.exit_code == 2 and "no such file" in missing.output
+    assert missing.exit_code == 2 and "no such file" in flat(missing.output)
     engine = runner.invoke(
         app, ["audit", str(EXAMPLES / "encounters.csv"), "--out", str(tmp_path / "o"),
               "--engine", "hadoop"]
     )
-    assert engine.exit_code == 2 and "unknown engine" in engine.output
+    assert engine.exit_code == 2 and "unknown engine" in flat(engine.output)
     fmt = runner.invoke(
         app, ["audit", str(EXAMPLES / "encounters.csv"), "--out", str(tmp_path / "f"),
               "--format", "xlsx"]
     )
-    assert fmt.exit_code == 2 and "unknown output format" in fmt.output
+    assert fmt.exit_code == 2 and "unknown output format" in flat(fmt.output)
     first = runner.invoke(
         app, ["audit", str(EXAMPLES / "encounters.csv"), "--out", str(tmp_path / "a"), "--quiet"]
     )
@@ -56,7 +57,7 @@ def test_audit_refuses_what_it_cannot_do(tmp_path: Path) -> None:
     second = runner.invoke(
         app, ["audit", str(EXAMPLES / "encounters.csv"), "--out", str(tmp_path / "a"), "--quiet"]
     )
-    assert second.exit_code == 2 and "--resume" in second.output
+    assert second.exit_code == 2 and "--resume" in flat(second.output)
     report = runner.invoke(app, ["report", str(tmp_path / "nowhere")])
     assert report.exit_code == 2
 

@@ -1,0 +1,454 @@
+"""French and English words for the closed vocabulary, and the French aliases accepted at input.
+
+One table per kind of word, in one place, so that the command line, a web calculator and the
+JSON answers say the same thing: the label of every activity a doctor can record in ``done``,
+the phrase for a context dimension taking a value (``call=night`` reads « appel de nuit »), and
+the French (or loose) spellings accepted at input, normalised to the canonical values before
+validation so that the JSON Schema and every answer keep the stable English identifiers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Final, Literal
+
+from ngap.model.vocabulary import ACTIVITIES, AGE_THRESHOLDS, HOUR_BANDS, AgeThreshold
+
+Lang = Literal["fr", "en"]
+LANGS: Final = ("fr", "en")
+
+ACTIVITY_LABELS_FR: Final[Mapping[str, str]] = {
+    "consultation": "Consultation au cabinet (ou en établissement)",
+    "visit": "Visite à domicile",
+    "teleconsultation": "Téléconsultation vidéo",
+    "tele_expertise_request": "Téléexpertise, médecin requérant",
+    "tele_expertise_answer": "Téléexpertise, médecin requis",
+    "consultant_opinion": "Avis ponctuel de consultant à la demande du médecin traitant (APC)",
+    "child_exam_certificate": "Examen de l'enfant donnant lieu à un certificat de santé (COE)",
+    "child_exam": "Autre examen obligatoire de l'enfant",
+    "contraception_first": "Première consultation de contraception et de santé sexuelle (CCP)",
+    "cso": "Consultation complexe : enfant de 3 à 12 ans à risque d'obésité (CSO, facturée CCX)",
+    "cse": "Consultation complexe : suivi annuel d'un enfant autiste (CSE, facturée CCX)",
+    "ase": "Consultation complexe ASE (facturée CCX)",
+    "cte": "Consultation très complexe : repérage de l'autisme (CTE, facturée CCE)",
+    "mph": "Consultation très complexe : premier dossier MDPH (MPH, facturée CCE)",
+    "mis": "Information initiale sur un cancer ou une maladie neurologique grave (MIS, facturée "
+    "MTX)",
+    "piv": "Prise en charge initiale d'une infection par le VIH (PIV, facturée MTX)",
+    "long_visit": "Visite longue du médecin traitant à domicile (VL)",
+    "palliative_visit": "Visite de soins palliatifs du médecin traitant à domicile (VSP)",
+    "mt_registration": "Première consultation du médecin traitant d'un patient en ALD (IMT)",
+    "long_consultation_discharge": "Consultation longue, patient de 80 ans et plus, après une "
+    "hospitalisation (GL1)",
+    "long_consultation_deprescribing": "Consultation longue, patient de 80 ans et plus, "
+    "déprescription (GL2)",
+    "long_consultation_medicosocial": "Consultation longue, patient de 80 ans et plus, dossier "
+    "médico-social (GL3)",
+    "prevention_checkup": "Rendez-vous de prévention aux âges clés (RDV)",
+    "certificate_work_accident_light": "Certificat final d'accident du travail, séquelles "
+    "légères (K0,7)",
+    "certificate_work_accident_serious": "Certificat final d'accident du travail, séquelles "
+    "graves (K1)",
+    "burn_small": "Pansement de brûlure de moins de 10 cm² (K9)",
+    "burn_large": "Pansement de brûlure de plus de 10 % de la surface corporelle (K16)",
+    "special_demand": "Exigence particulière du patient sur l'heure ou le lieu (DE)",
+}
+"""The French label of every activity of ``vocabulary.ACTIVITIES`` (the English one is there)."""
+
+ACTIVITY_ALIASES: Final[Mapping[str, str]] = {
+    "visite": "visit",
+    "visite a domicile": "visit",
+    "consult": "consultation",
+    "teleconsult": "teleconsultation",
+    "teleexpertise requerant": "tele_expertise_request",
+    "teleexpertise requis": "tele_expertise_answer",
+    "avis ponctuel": "consultant_opinion",
+    "apc": "consultant_opinion",
+    "examen enfant certificat": "child_exam_certificate",
+    "examen enfant": "child_exam",
+    "contraception": "contraception_first",
+    "visite longue": "long_visit",
+    "visite palliative": "palliative_visit",
+    "inscription medecin traitant": "mt_registration",
+    "prevention": "prevention_checkup",
+    "exigence particuliere": "special_demand",
+}
+"""French (and loose) names of activities; compared without accents, case or separators."""
+
+FLAG_LABELS_FR: Final[Mapping[str, str]] = {
+    "emergency": "urgence justifiée par l'état du patient",
+    "regulated": "acte demandé par la régulation (SAS / centre 15)",
+    "regulated_duty": "acte de permanence des soins régulée (PDSA)",
+    "sas_within_24h": "visite dans les 24 h suivant la demande du SAS",
+    "left_at_once": "consultations interrompues, départ immédiat",
+    "correspondent": "médecin correspondant du parcours de soins",
+    "mt_request": "à la demande explicite du médecin traitant",
+    "seen_last_4_months": "patient vu par le consultant dans les 4 derniers mois",
+    "fast_referral": "rendez-vous chez le correspondant obtenu dans le délai",
+    "home_justified": "visite à domicile justifiée",
+    "ald": "patient en ALD exonérante",
+    "ald_neuro": "ALD pour une maladie neurodégénérative",
+    "palliative": "patient en soins palliatifs",
+    "discharge_30d": "dans les 30 jours d'une sortie d'hospitalisation",
+    "discharge_heart_failure": "dans les 2 mois d'une sortie pour insuffisance cardiaque",
+    "discharge_45d": "dans les 45 jours d'une sortie d'hospitalisation",
+    "has_treating_doctor": "patient ayant déclaré un médecin traitant",
+    "new_treating_doctor": "première visite d'un nouveau médecin traitant",
+    "unable_to_move": "patient ne pouvant se déplacer",
+    "mountain": "zone de montagne",
+    "ik_distance": "déplacement hors agglomération au-delà de l'abattement",
+    "on_foot_or_ski": "déplacement à pied ou à ski",
+    "burn_face_hands": "brûlure du visage ou des mains",
+    "treating": "le médecin est le médecin traitant",
+    "pdsa_extended": "PDSA étendue au samedi après-midi et aux ponts",
+}
+"""Short French phrases of the yes/no circumstances of ``vocabulary.FLAGS``."""
+
+FLAG_LABELS_EN: Final[Mapping[str, str]] = {
+    "emergency": "emergency justified by the patient's state",
+    "regulated": "act requested by the regulator (SAS / centre 15)",
+    "regulated_duty": "act on regulated out-of-hours duty (PDSA)",
+    "sas_within_24h": "visit within 24 h of the SAS request",
+    "left_at_once": "consultations interrupted, left at once",
+    "correspondent": "correspondent in the coordinated pathway",
+    "mt_request": "at the explicit request of the médecin traitant",
+    "seen_last_4_months": "patient seen by the consultant in the last 4 months",
+    "fast_referral": "correspondent appointment obtained within the delay",
+    "home_justified": "home visit justified",
+    "ald": "patient with an exempting long-term condition (ALD)",
+    "ald_neuro": "ALD for a neurodegenerative disease",
+    "palliative": "patient in palliative care",
+    "discharge_30d": "within 30 days of a hospital discharge",
+    "discharge_heart_failure": "within 2 months of a heart-failure discharge",
+    "discharge_45d": "within 45 days of a hospital discharge",
+    "has_treating_doctor": "patient has declared a médecin traitant",
+    "new_treating_doctor": "first visit of a new médecin traitant",
+    "unable_to_move": "patient unable to move",
+    "mountain": "mountain zone",
+    "ik_distance": "trip outside the town beyond the allowance",
+    "on_foot_or_ski": "trip on foot or on skis",
+    "burn_face_hands": "burn on the face or hands",
+    "treating": "the doctor is the médecin traitant",
+    "pdsa_extended": "out-of-hours duty extended to Saturday afternoon and bridge days",
+}
+
+FLAG_NEGATIVES: Final[Mapping[str, tuple[str, str]]] = {
+    "emergency": ("pas d'urgence", "no emergency"),
+    "regulated": ("sans demande de la régulation", "not requested by the regulator"),
+    "regulated_duty": ("hors permanence des soins régulée", "not on regulated duty"),
+    "home_justified": ("visite à domicile non justifiée", "home visit not justified"),
+    "treating": ("le médecin n'est pas le médecin traitant", "not the médecin traitant"),
+    "ald": ("patient sans ALD exonérante", "patient without an exempting ALD"),
+}
+"""The negation of the flags most often assumed, where « … : non » would read badly."""
+
+_VALUES: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
+    "call": {"night": ("appel de nuit", "night call"), "day": ("appel de jour", "day call")},
+    "day": {
+        "weekday": ("jour de semaine", "weekday"),
+        "saturday": ("samedi", "Saturday"),
+        "sunday": ("dimanche", "Sunday"),
+        "holiday": ("jour férié", "public holiday"),
+    },
+    "bridge": {"yes": ("jour de pont", "bridge day"), "no": ("pas un jour de pont", "no bridge")},
+    "place": {
+        "office": ("au cabinet", "at the office"),
+        "home": ("à domicile", "at home"),
+        "institution": ("en établissement", "in an institution"),
+        "tele": ("à distance", "at a distance"),
+    },
+    "specialty": {
+        "gp": ("médecin généraliste", "general practitioner"),
+        "gp_specialist": ("spécialiste qualifié en médecine générale", "qualified GP specialist"),
+    },
+    "sector": {
+        "s1": ("secteur 1", "sector 1"),
+        "s2_optam": ("secteur 2 avec OPTAM", "sector 2 with OPTAM"),
+        "s2": ("secteur 2 sans OPTAM", "sector 2 without OPTAM"),
+    },
+    "rate": {
+        "opposable": ("tarif opposable", "opposable rate"),
+        "above": ("dépassement d'honoraires", "above the opposable rate"),
+    },
+    "sex": {"f": ("femme", "female"), "m": ("homme", "male")},
+    "zone": {"metro": ("métropole", "metropolitan France"), "drom": ("outre-mer", "overseas")},
+    "exam_window": {
+        "coe": ("fenêtre d'un examen de l'enfant à certificat", "window of a certificate exam"),
+        "mandatory": ("fenêtre d'un autre examen obligatoire", "window of another mandatory exam"),
+        "none": ("hors fenêtre d'examen obligatoire", "outside any mandatory-exam window"),
+    },
+    "trip": {
+        "single": ("patient seul", "single patient"),
+        "household_2_3": ("2e ou 3e patient du foyer", "2nd or 3rd patient of the household"),
+        "household_4plus": ("4e patient du foyer ou suivant", "4th or later of the household"),
+        "institution_next": ("patient suivant en établissement", "later patient, institution"),
+        "ehpad_2_3": ("2e ou 3e patient en EHPAD", "2nd or 3rd patient in an EHPAD"),
+    },
+}
+"""Phrases of the enumerated dimensions, (French, English)."""
+
+DIMENSION_NAMES: Final[Mapping[str, tuple[str, str]]] = {
+    "hour": ("heure", "hour"),
+    "call": ("appel", "call"),
+    "day": ("jour", "day"),
+    "bridge": ("pont", "bridge day"),
+    "place": ("lieu", "place"),
+    "specialty": ("spécialité", "specialty"),
+    "sector": ("secteur", "sector"),
+    "rate": ("tarif", "rate"),
+    "sex": ("sexe", "sex"),
+    "age": ("âge", "age"),
+    "zone": ("zone", "zone"),
+    "exam_window": ("examen de l'enfant", "child exam"),
+    "trip": ("déplacement", "trip"),
+    "era": ("période tarifaire", "tariff era"),
+}
+
+
+_HOURS: Final = re.compile(r"^h([01]\d|2[0-4])_([01]\d|2[0-4])$")
+
+
+def _pick(pair: tuple[str, str], lang: Lang) -> str:
+    return pair[0] if lang == "fr" else pair[1]
+
+
+def activity_label(activity: str, lang: Lang = "fr") -> str:
+    """The label of an activity of ``done`` (a CCAM code is its own label here)."""
+    if lang == "fr":
+        return ACTIVITY_LABELS_FR.get(activity, activity)
+    return ACTIVITIES.get(activity, activity).rstrip(".")
+
+
+def _hour_band(band: str, lang: Lang) -> str:
+    start, end = (int(part) for part in band[1:].split("_"))
+    if lang == "fr":
+        fin = "minuit" if end == 24 else f"{end} h"
+        return f"entre {start} h et {fin}"
+    return f"between {start:02d}:00 and {end:02d}:00"
+
+
+def _threshold(threshold: AgeThreshold, lang: Lang) -> str:
+    if threshold.days:
+        return f"{threshold.days} {'jours' if lang == 'fr' else 'days'}"
+    if threshold.months % 12 == 0:
+        return f"{threshold.months // 12} {'ans' if lang == 'fr' else 'years'}"
+    return f"{threshold.months} {'mois' if lang == 'fr' else 'months'}"
+
+
+def _age_band(band: str, lang: Lang) -> str:
+    index = int(band[1:])
+    low = AGE_THRESHOLDS[index - 1] if index > 0 else None
+    high = AGE_THRESHOLDS[index] if index < len(AGE_THRESHOLDS) else None
+    if low is None and high is not None:
+        return f"{'moins de' if lang == 'fr' else 'under'} {_threshold(high, lang)}"
+    if high is None and low is not None:
+        return f"{_threshold(low, lang)} {'et plus' if lang == 'fr' else 'or more'}"
+    assert low is not None and high is not None
+    if lang == "fr":
+        return f"âge de {_threshold(low, lang)} à moins de {_threshold(high, lang)}"
+    return f"aged {_threshold(low, lang)} to under {_threshold(high, lang)}"
+
+
+def phrase(dimension: str, value: str, lang: Lang = "fr") -> str:
+    """One context dimension taking one value, in plain words: ``call=night`` → « appel de nuit ».
+
+    Every dimension of the rule base has a phrase; an unforeseen pair falls back to
+    ``dimension = value`` rather than failing (a new dimension must not break an answer).
+    """
+    if dimension == "hour" and _HOURS.match(value):
+        return _hour_band(value, lang)
+    if dimension == "age" and value[:1] == "a" and value[1:].isdigit():
+        return _age_band(value, lang)
+    if dimension in _VALUES and value in _VALUES[dimension]:
+        return _pick(_VALUES[dimension][value], lang)
+    labels = FLAG_LABELS_FR if lang == "fr" else FLAG_LABELS_EN
+    if dimension in labels and value in ("yes", "no"):
+        if value == "yes":
+            return labels[dimension]
+        if dimension in FLAG_NEGATIVES:
+            return _pick(FLAG_NEGATIVES[dimension], lang)
+        return f"{labels[dimension]} : non" if lang == "fr" else f"not: {labels[dimension]}"
+    if dimension.startswith("done:") and value in ("yes", "no"):
+        act = activity_label(dimension[5:], lang)
+        if lang == "fr":
+            return f"acte réalisé : {act}" if value == "yes" else f"acte non réalisé : {act}"
+        return f"performed: {act}" if value == "yes" else f"not performed: {act}"
+    name = _pick(DIMENSION_NAMES[dimension], lang) if dimension in DIMENSION_NAMES else dimension
+    return f"{name} = {value}"
+
+
+def phrase_assumed(assumed: Mapping[str, str], lang: Lang = "fr") -> str:
+    """« en supposant : appel de nuit, urgence… » for the context the solver chose."""
+    parts = ", ".join(phrase(dim, value, lang) for dim, value in sorted(assumed.items()))
+    return f"en supposant : {parts}" if lang == "fr" else f"assuming: {parts}"
+
+
+def _merge_hours(values: Iterable[str]) -> list[str]:
+    """Contiguous hour bands as one: h06_07 + h07_08 → h06_08 (read « entre 6 h et 8 h »)."""
+    spans: list[list[int]] = []
+    for band in sorted(values):
+        start, end = (int(part) for part in band[1:].split("_"))
+        if spans and spans[-1][1] == start:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    return [f"h{start:02d}_{end:02d}" for start, end in spans]
+
+
+def phrase_condition(dimension: str, values: Iterable[str], lang: Lang = "fr") -> str:
+    """One condition of a conditional verdict: the dimension must take one of these values."""
+    values = list(values)
+    if dimension == "hour" and all(v in HOUR_BANDS for v in values):
+        values = _merge_hours(values)
+    return (" ou " if lang == "fr" else " or ").join(phrase(dimension, v, lang) for v in values)
+
+
+def both(text_of: Mapping[Lang, str]) -> dict[str, str]:
+    """The ``{"fr": …, "en": …}`` object of the JSON answers."""
+    return {lang: text_of[lang] for lang in LANGS}
+
+
+# ---------------------------------------------------------------------------------------------
+# Aliases accepted at input
+
+def fold(text: str) -> str:
+    """Lower case, no accents, single spaces: « Établissement » → « etablissement »."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    for sep in ("_", "-", "'", "’"):
+        bare = bare.replace(sep, " ")
+    return " ".join(bare.split())
+
+
+ENUM_ALIASES: Final[Mapping[str, Mapping[str, str]]] = {
+    "place": {
+        "cabinet": "office",
+        "consultation": "office",
+        "domicile": "home",
+        "visite": "home",
+        "etablissement": "institution",
+        "ehpad": "institution",
+        "teleconsultation": "tele",
+        "distance": "tele",
+        "a distance": "tele",
+    },
+    "sex": {
+        "homme": "m",
+        "h": "m",
+        "masculin": "m",
+        "male": "m",
+        "femme": "f",
+        "feminin": "f",
+        "female": "f",
+    },
+    "sector": {
+        "secteur 1": "1",
+        "s1": "1",
+        "secteur 2": "2",
+        "s2": "2",
+        "1 dp": "2",
+        "secteur 1 dp": "2",
+    },
+    "rate": {"depassement": "above", "tarif opposable": "opposable"},
+    "specialty": {
+        "mg": "gp",
+        "medecin generaliste": "gp",
+        "generaliste": "gp",
+        "specialiste en medecine generale": "gp_specialist",
+    },
+    "zone": {"metropole": "metro", "dom": "drom", "outre mer": "drom"},
+    "trip": {
+        "seul": "single",
+        "foyer 2 3": "household_2_3",
+        "foyer 4": "household_4plus",
+        "etablissement suivant": "institution_next",
+        "ehpad 2 3": "ehpad_2_3",
+    },
+}
+"""French and loose spellings of enumerated fields, keyed by their folded form."""
+
+YES_ALIASES: Final = frozenset({"oui", "o", "vrai", "yes", "y", "true"})
+NO_ALIASES: Final = frozenset({"non", "n", "faux", "no", "false"})
+
+
+@functools.lru_cache(maxsize=64)
+def _folded(values: tuple[str, ...]) -> dict[str, str]:
+    return {fold(v): v for v in values}
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_cached(text: str) -> str:
+    return fold(text)
+
+
+def canonical(kind: str, value: str, valid: Iterable[str]) -> str:
+    """The canonical value of an enumerated input written its own way, or the input unchanged.
+
+    ``kind`` is the field (``place``, ``sex``…); ``valid`` its canonical values.  A value is
+    matched on its folded form (case, accents and separators ignored), against the canonical
+    values first, then the aliases.  An unknown value is returned as is, for the validator to
+    refuse it with the closest suggestion.
+    """
+    valid = tuple(valid)
+    if value in valid:
+        return value
+    folded = _fold_cached(value)
+    found = _folded(valid).get(folded)
+    if found is not None:
+        return found
+    return ENUM_ALIASES.get(kind, {}).get(folded, value)
+
+
+def canonical_activity(value: str, known: Iterable[str]) -> str:
+    """The activity (or CCAM code) meant by ``value``: canonical names, French aliases, labels."""
+    known = tuple(known)
+    if value in known:
+        return value
+    folded = _fold_cached(value)
+    found = _folded(known).get(folded)
+    if found is not None:
+        return found
+    if folded in ACTIVITY_ALIASES:
+        return ACTIVITY_ALIASES[folded]
+    return _activity_by_label().get(folded, value)
+
+
+@functools.cache
+def _activity_by_label() -> dict[str, str]:
+    """Folded French label → activity (« Visite à domicile » → ``visit``)."""
+    return {fold(label): activity for activity, label in ACTIVITY_LABELS_FR.items()}
+
+
+def canonical_flag(value: object) -> object:
+    """``oui`` / ``non`` (and friends) as booleans; anything else unchanged."""
+    if isinstance(value, str):
+        folded = _fold_cached(value)
+        if folded in YES_ALIASES:
+            return True
+        if folded in NO_ALIASES:
+            return False
+    return value
+
+
+def closest(value: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """The closest valid values, for an error message (canonical spellings only)."""
+    pool = list(dict.fromkeys(candidates))
+    by_fold = {fold(c): c for c in pool}
+    found = difflib.get_close_matches(fold(value), list(by_fold), n=n, cutoff=0.5)
+    return [by_fold[f] for f in found]
+
+
+def suggestion(value: str, candidates: Iterable[str], aliases: Mapping[str, str] | None = None,
+               lang: Lang = "fr") -> str:
+    """« ; vouliez-vous dire office ? » or an empty string when nothing is close."""
+    pool = list(candidates)
+    close = closest(value, [*pool, *(aliases or {})])
+    resolved = list(dict.fromkeys((aliases or {}).get(fold(c), c) for c in close))
+    if not resolved:
+        return ""
+    words = ", ".join(resolved)
+    return f" ; vouliez-vous dire {words} ?" if lang == "fr" else f"; did you mean {words}?"
