@@ -34,6 +34,11 @@ NUMBER: Schema = {"type": "number"}
 BOOLEAN: Schema = {"type": "boolean"}
 DATE: Schema = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 STRINGS: Schema = {"type": "array", "items": STRING}
+BILINGUAL: Schema = {
+    "type": "object",
+    "properties": {"fr": STRING, "en": STRING},
+    "required": ["fr", "en"],
+}
 
 
 def nullable(schema: Schema) -> Schema:
@@ -149,6 +154,10 @@ def _solver_defs() -> dict[str, Schema]:
                 "additionalProperties": STRING,
                 "description": "Values chosen for context the encounter left open.",
             },
+            "assumed_text": {
+                **BILINGUAL,
+                "description": "The assumed context in plain words (empty when none).",
+            },
             "lines": array(ref("line")),
         }
     )
@@ -208,6 +217,7 @@ def check_schema() -> Schema:
             "date": DATE,
             "era": STRING,
             "status": {"enum": ["valid", "conditional", "violation"]},
+            "status_text": {**BILINGUAL, "description": "The verdict in words."},
             "claimed": ref("cotation"),
             "violations": array(ref("violation")),
             "conditions": {
@@ -215,6 +225,9 @@ def check_schema() -> Schema:
                 "additionalProperties": STRINGS,
                 "description": "Conditional verdict: the values each open dimension must take.",
             },
+            "conditions_text": obj(
+                {"fr": STRINGS, "en": STRINGS},
+            ),
             "optimal": nullable(ref("cotation")),
             "difference_cents": {
                 **nullable(INTEGER),
