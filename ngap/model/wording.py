@@ -105,7 +105,7 @@ ACTIVITY_LABELS: Final[dict[str, tuple[str, str]]] = {
 def activity_label(activity: str, lang: str = "fr") -> str:
     labels = ACTIVITY_LABELS.get(activity)
     if labels is None:
-        return activity if activity not in ACTIVITIES else ACTIVITIES[activity]
+        return ACTIVITIES.get(activity, activity)
     return labels[0] if lang == "fr" else labels[1]
 
 
@@ -473,3 +473,44 @@ def describe_context(context: Mapping[str, str | Sequence[str]], lang: str = "fr
     if lang == "fr":
         return "si " + " et ".join(parts)
     return "if " + " and ".join(parts)
+
+
+FLAG_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "emergency": ("Urgence justifiée par l'état du patient", "Genuine emergency"),
+    "regulated": ("Adressé par la régulation (SAS / centre 15)", "Sent by the regulator"),
+    "regulated_duty": ("Garde régulée (PDSA)", "Regulated out-of-hours duty"),
+    "sas_within_24h": ("Visite dans les 24 h de la demande du SAS", "Visit within 24 h of SAS"),
+    "left_at_once": ("Consultations interrompues, départ immédiat", "Left at once"),
+    "correspondent": ("Médecin correspondant (parcours coordonné)", "Correspondent"),
+    "mt_request": ("Demande explicite du médecin traitant", "Médecin traitant's request"),
+    "seen_last_4_months": ("Patient vu par le consultant < 4 mois", "Seen in the last 4 months"),
+    "fast_referral": ("Rendez-vous rapide obtenu chez le correspondant", "Fast referral"),
+    "home_justified": ("Visite à domicile justifiée", "Home visit justified"),
+    "discharge_30d": ("Sortie d'hospitalisation < 30 jours (MSH)", "Discharge < 30 days"),
+    "discharge_heart_failure": ("Sortie pour insuffisance cardiaque < 2 mois", "Heart failure"),
+    "discharge_45d": ("Sortie d'hospitalisation < 45 jours (GL1)", "Discharge < 45 days"),
+    "new_treating_doctor": (
+        "Première visite d'un nouveau médecin traitant",
+        "New médecin traitant",
+    ),
+    "burn_face_hands": ("Brûlure du visage ou des mains", "Burn on face or hands"),
+    "ald": ("ALD (affection de longue durée)", "Long-term condition (ALD)"),
+    "ald_neuro": ("ALD neurodégénérative", "Neurodegenerative ALD"),
+    "palliative": ("Soins palliatifs", "Palliative care"),
+    "has_treating_doctor": ("Médecin traitant déclaré", "Has a médecin traitant"),
+    "unable_to_move": ("Ne peut pas se déplacer (raison médicale)", "Unable to move"),
+    "mountain": ("Zone de montagne", "Mountain zone"),
+    "ik_distance": ("Hors agglomération, au-delà de l'abattement (IK)", "Beyond IK allowance"),
+    "on_foot_or_ski": ("Déplacement à pied ou à ski", "On foot or on skis"),
+    "treating_doctor": ("Je suis le médecin traitant", "I am the médecin traitant"),
+    "optam": ("Adhérent OPTAM / OPTAM-CO", "OPTAM / OPTAM-CO"),
+    "pdsa_extended": ("PDSA le samedi après-midi et les ponts", "PDSA Saturday pm and bridges"),
+}
+"""Short labels of the yes/no fields of an encounter (form fields, column headers)."""
+
+
+def flag_label(name: str, lang: str = "fr") -> str:
+    labels = FLAG_LABELS.get(name)
+    if labels is None:
+        return name
+    return labels[0] if lang == "fr" else labels[1]
