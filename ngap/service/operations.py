@@ -232,9 +232,10 @@ def code_summary(code: Code, day: dt.date) -> dict[str, Any]:
 
 def billing_line(cotation: Cotation) -> str:
     """The cotation as billing software takes it: ``VG+MN+MDN``, per-km codes with their km
-    (``IK×8``), half-rate acts marked (``QZHA001/2``)."""
+    (``IK×8``), half-rate acts marked and after the full-rate ones (``MJPA010+DEQP003/2``:
+    the CCAM association lists the principal act first)."""
     parts = []
-    for line in cotation.lines:
+    for line in sorted(cotation.lines, key=lambda line: -line.rate_percent):
         text = line.code
         if line.quantity is not None:
             text += f"×{line.quantity:g}"
