@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from ngap.service.operations import Engine, ServiceError, bad_input, encounter_from, parse_date
 from ngap.versions import versions
@@ -38,6 +39,12 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _validate_lock = threading.Lock()
 
 
+def _json(data: dict[str, Any]) -> JSONResponse:
+    """The answer as it is: serialised once, without response-model validation (the solver
+    endpoints answer in about a millisecond; validating the answer would double that)."""
+    return JSONResponse(data)
+
+
 def engine_of(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
@@ -51,44 +58,44 @@ async def _body(request: Request) -> Any:
         raise ServiceError(400, "bad_input", f"<request>: not valid JSON: {error}") from error
 
 
-@router.post("/optimise", openapi_extra=ENCOUNTER_BODY, tags=["solver"])
-async def optimise(request: Request) -> dict[str, Any]:
+@router.post("/optimise", openapi_extra=ENCOUNTER_BODY, tags=["solver"], response_model=None)
+async def optimise(request: Request) -> JSONResponse:
     """Every cotation of maximal total that breaks no rule (ties included)."""
     encounter = encounter_from(await _body(request))
-    return engine_of(request).optimise(encounter)
+    return _json(engine_of(request).optimise(encounter))
 
 
-@router.post("/enumerate", openapi_extra=ENCOUNTER_BODY, tags=["solver"])
+@router.post("/enumerate", openapi_extra=ENCOUNTER_BODY, tags=["solver"], response_model=None)
 async def enumerate_(
     request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 20
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Every valid cotation, ranked by total (at most ``limit``)."""
     encounter = encounter_from(await _body(request))
-    return engine_of(request).enumerate(encounter, limit)
+    return _json(engine_of(request).enumerate(encounter, limit))
 
 
-@router.post("/check", openapi_extra=ENCOUNTER_BODY, tags=["solver"])
+@router.post("/check", openapi_extra=ENCOUNTER_BODY, tags=["solver"], response_model=None)
 async def check(
     request: Request,
     claimed: Annotated[
         str | None, Query(description="Claimed codes, comma-separated (else the body's).")
     ] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Judge a claimed coding: violated rules with their articles, money at stake."""
     encounter = encounter_from(await _body(request))
     codes = [c for c in claimed.split(",") if c.strip()] if claimed is not None else None
-    return engine_of(request).check(encounter, codes)
+    return _json(engine_of(request).check(encounter, codes))
 
 
-@router.post("/why-not", openapi_extra=ENCOUNTER_BODY, tags=["solver"])
+@router.post("/why-not", openapi_extra=ENCOUNTER_BODY, tags=["solver"], response_model=None)
 async def why_not(
     request: Request,
     code: Annotated[str, Query(description="The code missing from the answer (e.g. MN).")],
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Why a code is not on the optimal cotation: the rules the best cotation with it breaks,
     and the context (open or given) under which it would be billable."""
     encounter = encounter_from(await _body(request))
-    return engine_of(request).why_not(encounter, code)
+    return _json(engine_of(request).why_not(encounter, code))
 
 
 @router.get("/codes", tags=["catalogue"])

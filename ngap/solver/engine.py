@@ -7,6 +7,7 @@ literals (its context, and in check mode the claimed codes), so no call re-groun
 from __future__ import annotations
 
 import difflib
+import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -68,8 +69,62 @@ class SolveTimeout(RuntimeError):
         self.seconds = seconds
 
 
-_DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("ngap_deadline", default=None)
-"""(monotonic deadline, limit in seconds) of the current call, or None: no limit."""
+@dataclass(eq=False)
+class _Deadline:
+    end: float
+    """time.monotonic() at which solving stops"""
+    seconds: float
+    control: clingo.Control | None = None
+    """The control solving now under this deadline (the one to interrupt)."""
+    expired: bool = False
+
+
+class _Watchdog:
+    """One thread per process that interrupts solves past their deadline.
+
+    A synchronous solve interrupted from another thread costs nothing when no deadline is
+    reached, whereas an asynchronous solve starts a thread per call (milliseconds on a loaded
+    machine).  The thread sleeps until the earliest deadline, polling at most every half
+    second when idle, so arming a deadline seldom has to wake it.
+    """
+
+    IDLE_POLL = 0.5
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active: set[_Deadline] = set()
+        self._waiting_until = 0.0
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: _Deadline) -> None:
+        with self._cond:
+            self._active.add(deadline)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ngap-watchdog", daemon=True)
+                self._thread.start()
+            if deadline.end < self._waiting_until:
+                self._cond.notify()
+
+    def remove(self, deadline: _Deadline) -> None:
+        with self._cond:
+            self._active.discard(deadline)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for deadline in [d for d in self._active if d.end <= now]:
+                    deadline.expired = True
+                    self._active.discard(deadline)
+                    if deadline.control is not None:
+                        deadline.control.interrupt()
+                ends = [d.end for d in self._active]
+                self._waiting_until = min(ends) if ends else now + self.IDLE_POLL
+                self._cond.wait(max(0.0, self._waiting_until - now))
+
+
+_WATCHDOG = _Watchdog()
+_DEADLINE: ContextVar[_Deadline | None] = ContextVar("ngap_deadline", default=None)
 
 
 @contextmanager
@@ -78,16 +133,19 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 
     A server answers many encounters with one grounded program; an encounter that makes the
     solver search too long must not hold the process.  Without a limit (the CLI, the batch
-    audit) solves run synchronously, which is a little cheaper.
+    audit) nothing changes.
     """
     if seconds is None:
         yield
         return
-    token = _DEADLINE.set((time.monotonic() + seconds, seconds))
+    deadline = _Deadline(time.monotonic() + seconds, seconds)
+    _WATCHDOG.add(deadline)
+    token = _DEADLINE.set(deadline)
     try:
         yield
     finally:
         _DEADLINE.reset(token)
+        _WATCHDOG.remove(deadline)
 
 
 def _run_solve(
@@ -100,15 +158,15 @@ def _run_solve(
     if deadline is None:
         control.solve(assumptions=assumptions, on_model=on_model)
         return
-    end, seconds = deadline
-    remaining = end - time.monotonic()
-    if remaining <= 0:
-        raise SolveTimeout(seconds)
-    with control.solve(assumptions=assumptions, on_model=on_model, async_=True) as handle:
-        if not handle.wait(remaining):
-            handle.cancel()
-            raise SolveTimeout(seconds)
-        handle.get()
+    if deadline.expired or time.monotonic() >= deadline.end:
+        raise SolveTimeout(deadline.seconds)
+    deadline.control = control
+    try:
+        result = control.solve(assumptions=assumptions, on_model=on_model)
+    finally:
+        deadline.control = None
+    if deadline.expired or result.interrupted:
+        raise SolveTimeout(deadline.seconds)
 
 
 @dataclass
