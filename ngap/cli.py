@@ -327,9 +327,11 @@ def serve(
     """The REST service and the French web calculator (docs/service.md)."""
     from ngap.service.server import run
 
+    if workers < 1 or max_body < 1 or not 0 < port < 65536 or time_limit < 0:
+        raise _fail("--workers, --max-body and --port must be positive, --time-limit not negative")
     try:
         run(host, port, workers, max_body, time_limit, cors)
-    except (OSError, ValueError) as error:
+    except OSError as error:  # the address is taken, or not ours to bind
         err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         raise typer.Exit(3) from error
 

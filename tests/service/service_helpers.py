@@ -25,7 +25,7 @@ class Client:
         self.client = client
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        response = self.client.request(method, url, **kwargs)
+        response: httpx.Response = self.client.request(method, url, **kwargs)
         assert_no_traceback(response)
         if response.headers.get("content-type", "").startswith("application/json"):
             assert "versions" in response.json(), url

@@ -138,3 +138,19 @@ def test_context_in_plain_french() -> None:
         "reçu entre 19 h et 7 h et l'acte avait lieu entre 20 h et 24 h"
     )
     assert describe_context({"age": "a0"}, "en") == "if the patient was under 9 days"
+
+
+def test_serve_command_usage() -> None:
+    from typer.testing import CliRunner
+
+    from ngap.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["serve", "--help"], env={"COLUMNS": "200", "TERMINAL_WIDTH": "200"}
+    )
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for option in ("--host", "--port", "--workers", "--max-body", "--time-limit", "--cors"):
+        assert option in text
+    assert runner.invoke(app, ["serve", "--workers", "0"]).exit_code == 2
