@@ -84,7 +84,6 @@ TEXT: dict[str, dict[str, str]] = {
         "article": "Article",
         "total": "Total",
         "copy_line": "À recopier dans le logiciel de facturation",
-        "assumed": "Hypothèse sur le contexte inconnu",
         "alternatives": "Autres cotations valides",
         "check": "Vérification des codes facturés",
         "verdict": "Verdict",
@@ -148,7 +147,6 @@ TEXT: dict[str, dict[str, str]] = {
         "article": "Article",
         "total": "Total",
         "copy_line": "To copy into the billing software",
-        "assumed": "Assumed about the unknown context",
         "alternatives": "Other valid cotations",
         "check": "Check of the billed codes",
         "verdict": "Verdict",
@@ -366,6 +364,8 @@ async def answer_page(request: Request) -> HTMLResponse:
         encounter = encounter_from(form_to_encounter(form, lang))
         optimal = engine.optimise(encounter)
         alternatives = engine.enumerate(encounter, 10)
+        engine.add_conditions(encounter, optimal["optimal"])
+        engine.add_conditions(encounter, alternatives["cotations"])
         claimed_text = str(form.get("claimed") or "").strip()
         check = engine.check(encounter, _claimed(claimed_text)) if claimed_text else None
         quick = form.get("why_not_quick")

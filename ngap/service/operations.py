@@ -107,6 +107,20 @@ class Engine:
         data["changes_text"] = self._texts(result.changes)
         return self._stamp(data)
 
+    def add_conditions(self, encounter: Encounter, cotations: list[dict[str, Any]]) -> None:
+        """Add to each cotation the open context it needs (``conditions``, ``conditions_text``):
+        only the unknown dimensions that matter for it, where ``assumed`` names a value for
+        every open dimension (the web page says the former in words)."""
+        ctx = self.nomenclature.context(encounter)
+        for cotation in cotations:
+            if not cotation["assumed"]:
+                cotation["conditions"], cotation["conditions_text"] = {}, {}
+                continue
+            codes = cotation["codes"]
+            _, conditions = self._run(lambda c=codes: self.nomenclature.judge_context(ctx, c))
+            cotation["conditions"] = {k: list(v) for k, v in conditions.items()}
+            cotation["conditions_text"] = self._texts(conditions)
+
     def codes(self, day: dt.date) -> dict[str, Any]:
         rows = [
             code_summary(code, day)

@@ -154,3 +154,18 @@ def test_serve_command_usage() -> None:
     for option in ("--host", "--port", "--workers", "--max-body", "--time-limit", "--cors"):
         assert option in text
     assert runner.invoke(app, ["serve", "--workers", "0"]).exit_code == 2
+
+
+def test_unknown_context_in_words(client: Client) -> None:
+    """Urgency and call time unknown at 21:30 in 2025: the best cotation holds only if the act
+    was urgent and the call came at night, said in French; irrelevant open context is not."""
+    data = case("From 22 Dec 2024, non-urgent non-regulated act at 21:30").data
+    encounter = {**data["encounter"], "circumstances": {"emergency": None}}
+    encounter.pop("call_time")
+    html = client.post("/", data=_form(encounter)).text
+    match = re.search(r'id="assumed-1">([^<]*)<', html)
+    assert match, "no statement of the unknown context"
+    text = match.group(1).replace("&#39;", "'")
+    assert text.startswith("Valide seulement si ")
+    assert "l'acte était urgent" in text and "entre 19 h et 7 h" in text
+    assert "était un homme" not in text and "avait entre" not in text  # known: not assumed
