@@ -184,7 +184,7 @@ class Engine:
             }
         )
 
-    # ------------------------------------------------------------------ helpers
+    # ------------------------------------------------------------------ shaping answers
     def cotation(self, cotation: Cotation) -> dict[str, Any]:
         """A cotation with French labels, the line to copy and the assumptions in words."""
         data = cotation.to_dict()

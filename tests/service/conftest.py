@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import Client
+from service_support import Client
 
 from ngap import Nomenclature
 from ngap.service.app import Settings, create_app

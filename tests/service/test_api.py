@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 from casebook import cents
 from fastapi.testclient import TestClient
-from service_helpers import (
+from service_support import (
     CHILD_CONSULTATION,
     NIGHT_NOT_URGENT_2025,
     NIGHT_VISIT,

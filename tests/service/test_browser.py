@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from casebook import cents
-from service_helpers import CHILD_CONSULTATION, NIGHT_VISIT, TRACEBACK_MARKS, case
+from service_support import CHILD_CONSULTATION, NIGHT_VISIT, TRACEBACK_MARKS, case
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from casebook import cents
-from service_helpers import CHILD_CONSULTATION, NIGHT_VISIT, Client, case
+from service_support import CHILD_CONSULTATION, NIGHT_VISIT, Client, case
 
 from ngap import Nomenclature
 from ngap.model.encounter import KNOWN_DONE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from service_helpers import NIGHT_NOT_URGENT_2025, case
+from service_support import NIGHT_NOT_URGENT_2025, case
 
 from ngap import Encounter, Nomenclature
 from ngap.solver.engine import SolveTimeout, time_limit

@@ -1,4 +1,4 @@
-"""Helpers of the service tests: a checking client, cases of the case book by name."""
+"""Support of the service tests: a checking client, cases of the case book by name."""
 
 from __future__ import annotations
 
