@@ -346,3 +346,12 @@ def test_docs_page_works_offline(client: Client) -> None:
     for path in EXPECTED_PATHS:
         assert path in response.text
     assert "http://" not in response.text and "https://" not in response.text
+
+
+def test_why_not_a_code_not_yet_in_force(client: Client) -> None:
+    """MHP was created on 22 Dec 2024: no context of a 2023 date allows it."""
+    data = case(NIGHT_VISIT).data
+    answer = client.post("/why-not?code=MHP", json=data["encounter"]).json()
+    assert data["encounter"]["date"] < "2024-12-22"
+    assert answer["status"] == "never"
+    assert "code_not_in_force" in {v["rule"] for v in answer["violations"]}
