@@ -529,6 +529,31 @@ def site(
     out.print(f"{written} pages written to {escape(out_dir)} (open index.html)", highlight=False)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (one solver each).")] = 1,
+    max_body: Annotated[int, typer.Option(help="Largest request body, bytes (413).")] = 1_000_000,
+    time_limit: Annotated[
+        float, typer.Option(help="Time limit of the solves of one request, s (503).")
+    ] = 2.0,
+    cors: Annotated[
+        str | None, typer.Option(help="Origins allowed by CORS, comma-separated (default off).")
+    ] = None,
+) -> None:
+    """The REST service and the French web calculator (docs/service.md)."""
+    from ngap.service.server import run
+
+    if workers < 1 or max_body < 1 or not 0 < port < 65536 or time_limit < 0:
+        raise _fail("--workers, --max-body and --port must be positive, --time-limit not negative")
+    try:
+        run(host, port, workers, max_body, time_limit, cors)
+    except OSError as error:  # the address is taken, or not ours to bind
+        err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        raise typer.Exit(3) from error
+
+
 def _register_analysis() -> None:
     from ngap.analysis.cli import register
     from ngap.audit.cli import register as register_audit

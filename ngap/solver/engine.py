@@ -7,8 +7,12 @@ literals (its context, and in check mode the claimed codes), so no call re-groun
 from __future__ import annotations
 
 import difflib
+import threading
+import time
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import clingo
@@ -27,6 +31,7 @@ from ngap.solver.results import (
     Line,
     OptimiseResult,
     Violation,
+    WhyNotResult,
 )
 
 ACTIVITY_OF_REFINED = {
@@ -54,6 +59,114 @@ class UnknownCodeError(ValueError):
         super().__init__(f"unknown code {code!r}{hint}")
         self.code = code
         self.close = close
+
+
+class SolveTimeout(RuntimeError):
+    """The solver did not answer within the time limit set by ``time_limit``."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the solver did not answer within {seconds:g} s")
+        self.seconds = seconds
+
+
+@dataclass(eq=False)
+class _Deadline:
+    end: float
+    """time.monotonic() at which solving stops"""
+    seconds: float
+    control: clingo.Control | None = None
+    """The control solving now under this deadline (the one to interrupt)."""
+    expired: bool = False
+
+
+class _Watchdog:
+    """One thread per process that interrupts solves past their deadline.
+
+    A synchronous solve interrupted from another thread costs nothing when no deadline is
+    reached, whereas an asynchronous solve starts a thread per call (milliseconds on a loaded
+    machine).  The thread sleeps until the earliest deadline, polling at most every half
+    second when idle, so arming a deadline seldom has to wake it.
+    """
+
+    IDLE_POLL = 0.5
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active: set[_Deadline] = set()
+        self._waiting_until = 0.0
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: _Deadline) -> None:
+        with self._cond:
+            self._active.add(deadline)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ngap-watchdog", daemon=True)
+                self._thread.start()
+            if deadline.end < self._waiting_until:
+                self._cond.notify()
+
+    def remove(self, deadline: _Deadline) -> None:
+        with self._cond:
+            self._active.discard(deadline)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for deadline in [d for d in self._active if d.end <= now]:
+                    deadline.expired = True
+                    self._active.discard(deadline)
+                    if deadline.control is not None:
+                        deadline.control.interrupt()
+                ends = [d.end for d in self._active]
+                self._waiting_until = min(ends) if ends else now + self.IDLE_POLL
+                self._cond.wait(max(0.0, self._waiting_until - now))
+
+
+_WATCHDOG = _Watchdog()
+_DEADLINE: ContextVar[_Deadline | None] = ContextVar("ngap_deadline", default=None)
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Every solve inside the block stops at ``seconds`` after entry: ``SolveTimeout``.
+
+    A server answers many encounters with one grounded program; an encounter that makes the
+    solver search too long must not hold the process.  Without a limit (the CLI, the batch
+    audit) nothing changes.
+    """
+    if seconds is None:
+        yield
+        return
+    deadline = _Deadline(time.monotonic() + seconds, seconds)
+    _WATCHDOG.add(deadline)
+    token = _DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+        _WATCHDOG.remove(deadline)
+
+
+def _run_solve(
+    control: clingo.Control,
+    assumptions: list[int],
+    on_model: Callable[[clingo.Model], None],
+) -> None:
+    """``control.solve``, interrupted at the deadline of ``time_limit`` when one is set."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        control.solve(assumptions=assumptions, on_model=on_model)
+        return
+    if deadline.expired or time.monotonic() >= deadline.end:
+        raise SolveTimeout(deadline.seconds)
+    deadline.control = control
+    try:
+        result = control.solve(assumptions=assumptions, on_model=on_model)
+    finally:
+        deadline.control = None
+    if deadline.expired or result.interrupted:
+        raise SolveTimeout(deadline.seconds)
 
 
 @dataclass
@@ -145,7 +258,7 @@ class Nomenclature:
             found.update(c for c, lit in program.bill_literals.items() if model.is_true(lit))
 
         try:
-            program.control.solve(assumptions=assumptions, on_model=on_model)
+            _run_solve(program.control, assumptions, on_model)
         finally:
             conf.enum_mode = "auto"  # type: ignore[union-attr]
         return found
@@ -245,7 +358,7 @@ class Nomenclature:
                 )
             )
 
-        program.control.solve(assumptions=assumptions, on_model=on_model)
+        _run_solve(program.control, assumptions, on_model)
         return found
 
     # ----------------------------------------------------------------- building answers
@@ -463,6 +576,179 @@ class Nomenclature:
             d: tuple(sorted(v)) for d, v in possible.items() if v and len(v) < len(program.dims[d])
         }
         return "conditional", conditions
+
+    # ----------------------------------------------------------------- why not this code?
+    def why_not(self, encounter: Encounter, code: str) -> WhyNotResult:
+        """Why ``code`` is not on the optimal cotation of ``encounter``.
+
+        The best cotation that includes the code is found by the same objective as ``check``
+        (fewest violations, then the highest total) with the code's bill literal assumed; when
+        it breaks rules in every open context, the known context is relaxed to find a smallest
+        set of dimensions whose change allows the code, and the values that do.
+        """
+        return self.why_not_context(self.context(encounter), encounter.done, code)
+
+    def why_not_context(self, ctx: Context, done: Sequence[str], code: str) -> WhyNotResult:
+        """``why_not`` for an already derived context."""
+        target = self.normalise_claim([code])[0][0]
+        optimal = self.optimise_context(ctx, done).best
+
+        def answer(
+            status: str,
+            with_code: Cotation | None = None,
+            violations: tuple[Violation, ...] = (),
+            conditions: dict[str, tuple[str, ...]] | None = None,
+            changes: dict[str, tuple[str, ...]] | None = None,
+        ) -> WhyNotResult:
+            return WhyNotResult(
+                ctx.day,
+                str(ctx.era),
+                target,
+                status,
+                optimal,
+                with_code,
+                violations,
+                conditions or {},
+                changes or {},
+            )
+
+        if target in optimal.codes:
+            return answer("in_answer", optimal)
+        program = self.full_program(ctx.era)
+        bill = program.bill_literals.get(target)
+        if bill is None:
+            return answer("never")
+        by_dim, open_dims = self._dim_literals(ctx, program)
+        lits = [lit for dim_lits in by_dim.values() for lit in dim_lits]
+        valid = self._solve(
+            program, [*lits, bill, -program.violated_literal], open_dims, opt_mode="opt"
+        )
+        if valid:
+            best = self._cotation(valid[-1], ctx, done)
+            possible = self._possible_values(program, [*lits, bill], open_dims)
+            conditions = {d: v for d, v in possible.items() if len(v) < len(program.dims[d])}
+            return answer("possible", best, conditions=conditions)
+        models = self._solve(program, [*lits, bill], open_dims, opt_mode="opt")
+        with_code = self._cotation(models[-1], ctx, done)
+        violations = self._violations(models[-1])
+        changes = self._changes(program, by_dim, open_dims, bill)
+        if changes is None:
+            return answer("never", with_code, violations)
+        return answer("excluded", with_code, violations, changes=changes)
+
+    _KEEP_FIRST = ("done:", "place", "zone", "specialty", "day", "bridge", "age", "exam_window")
+    """Known dimensions the search for a change of context keeps as given first: what was
+    performed, where and when, for whom; circumstances (urgency, hours, regulation) change
+    first."""
+
+    def _changes(
+        self,
+        program: GroundProgram,
+        by_dim: dict[str, list[int]],
+        open_dims: list[str],
+        bill: int,
+    ) -> dict[str, tuple[str, ...]] | None:
+        """A smallest set (irreducible, found greedily) of known dimensions whose change lets the
+        code be billed without violation, each with the values that allow it; None when no
+        context allows it (km are never changed)."""
+        violated = program.violated_literal
+        known = [d for d in by_dim if not d.startswith("km_bit_")]
+
+        def rank(dim: str) -> tuple[int, str]:
+            for i, prefix in enumerate(self._KEEP_FIRST):
+                if dim == prefix or (prefix.endswith(":") and dim.startswith(prefix)):
+                    return (i, dim)
+            return (len(self._KEEP_FIRST), dim)
+
+        def attempt(changed: set[str]) -> _Model | None:
+            lits = [lit for d, ls in by_dim.items() if d not in changed for lit in ls]
+            found = self._solve(
+                program,
+                [*lits, bill, -violated],
+                [*open_dims, *sorted(changed)],
+                opt_mode="ignore",
+                models=1,
+            )
+            return found[0] if found else None
+
+        changed = set(known)
+        witness = attempt(changed)
+        if witness is None:
+            return None
+        # Only the dimensions the witness gives another value need changing; restore the
+        # others, then try to restore each remaining one in turn.
+        given = {d: self._given_values(program, by_dim[d], d) for d in known}
+        changed = {d for d in known if witness.assumed.get(d) not in given[d]}
+        for dim in sorted(changed, key=rank):
+            if attempt(changed - {dim}) is not None:
+                changed.discard(dim)
+        lits = [lit for d, ls in by_dim.items() if d not in changed for lit in ls]
+        possible = self._possible_values(
+            program, [*lits, bill], [*open_dims, *sorted(changed)], only=sorted(changed)
+        )
+        return {d: possible[d] for d in sorted(changed, key=rank)}
+
+    @staticmethod
+    def _given_values(program: GroundProgram, lits: list[int], dim: str) -> set[str]:
+        """The values a dimension may take under its given literals."""
+        positive = {lit for lit in lits if lit > 0}
+        negative = {-lit for lit in lits if lit < 0}
+        values = set()
+        for value in program.dims[dim]:
+            lit = program.ctx_literals[(dim, value)]
+            if (positive and lit not in positive) or lit in negative:
+                continue
+            values.add(value)
+        return values
+
+    def _dim_literals(
+        self, ctx: Context, program: GroundProgram
+    ) -> tuple[dict[str, list[int]], list[str]]:
+        """``_assumptions`` grouped by dimension (known ones), and the open dimensions."""
+        by_dim: dict[str, list[int]] = {}
+        open_dims: list[str] = []
+        table = program.ctx_literals
+        for dim, values in program.dims.items():
+            given = ctx.values.get(dim)
+            if isinstance(given, str):
+                by_dim[dim] = [table[(dim, given)]]
+            elif isinstance(given, frozenset):
+                by_dim[dim] = [-table[(dim, v)] for v in values if v not in given]
+                open_dims.append(dim)
+            else:
+                open_dims.append(dim)
+        return by_dim, open_dims
+
+    def _possible_values(
+        self,
+        program: GroundProgram,
+        lits: list[int],
+        open_dims: list[str],
+        only: Sequence[str] | None = None,
+    ) -> dict[str, tuple[str, ...]]:
+        """For each dimension of ``only`` (default: the open ones), the values under which some
+        model of ``lits`` has no violation.  Every model found shows a value of each open
+        dimension at once, so only values not yet shown need a solve of their own."""
+        violated = program.violated_literal
+        table = program.ctx_literals
+        wanted = list(only) if only is not None else list(open_dims)
+        possible: dict[str, set[str]] = {dim: set() for dim in wanted}
+        for dim in wanted:
+            for value in program.dims[dim]:
+                if value in possible[dim]:
+                    continue
+                found = self._solve(
+                    program,
+                    [*lits, -violated, table[(dim, value)]],
+                    open_dims,
+                    opt_mode="ignore",
+                    models=1,
+                )
+                if found:
+                    for shown_dim, shown in found[0].assumed.items():
+                        if shown_dim in possible:
+                            possible[shown_dim].add(shown)
+        return {d: tuple(sorted(v)) for d, v in possible.items() if v}
 
     def _program_for(self, ctx: Context) -> GroundProgram:
         """The smallest grounding that answers for this encounter's shape.

@@ -163,3 +163,42 @@ class CheckResult:
             "normalised": self.normalised,
             "versions": versions(),
         }
+
+
+@dataclass(frozen=True)
+class WhyNotResult:
+    """Why a code is not on the optimal cotation, and what context would allow it.
+
+    ``status``: ``in_answer`` (it is on the optimum), ``possible`` (some valid cotation bills it,
+    under ``conditions`` on the open context, but it pays less than the optimum), ``excluded``
+    (no valid cotation bills it in this context: ``violations`` are the rules broken by the best
+    cotation that includes it, ``changes`` the context that would allow it) or ``never`` (no
+    context of this date allows it).
+    """
+
+    date: str
+    era: str
+    code: str
+    status: str
+    optimal: Cotation
+    with_code: Cotation | None
+    """The best cotation that includes the code (with its violations when excluded)."""
+    violations: tuple[Violation, ...]
+    conditions: dict[str, tuple[str, ...]]
+    """Open context: the values under which the code can be billed."""
+    changes: dict[str, tuple[str, ...]]
+    """Known context that would have to differ (a smallest set of dimensions found), each with
+    the values that, together, allow the code."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.date,
+            "era": self.era,
+            "code": self.code,
+            "status": self.status,
+            "optimal": self.optimal.to_dict(),
+            "with_code": self.with_code.to_dict() if self.with_code else None,
+            "violations": [v.to_dict() for v in self.violations],
+            "conditions": {k: list(v) for k, v in self.conditions.items()},
+            "changes": {k: list(v) for k, v in self.changes.items()},
+        }

@@ -1,0 +1,1 @@
+"""The REST service and the French web calculator (``ngap serve``)."""
