@@ -19,7 +19,8 @@ from rich.table import Table
 from ngap.io import InputError, encounter_schema, read_encounter
 from ngap.model.encounter import KNOWN_DONE
 from ngap.model.eras import DateOutOfRange
-from ngap.model.vocabulary import TRIPS
+from ngap.model.catalogue import load_catalogue
+from ngap.model.vocabulary import CCAM_ACTS, CCAM_LABELS, TRIPS
 from ngap.solver.engine import Nomenclature, UnknownCodeError
 from ngap.solver.results import CheckResult, Cotation, euros
 
@@ -182,6 +183,8 @@ def codes(
         if not code.billable_on(day):
             continue
         step = code.step_on(day)
+        # CCAM codes have a second grid: sector 2 without OPTAM (None for NGAP codes).
+        other = code.step_on(day, "s2") if code.nomenclature == "CCAM" else None
         rows.append(
             {
                 "code": code.code,
@@ -189,6 +192,8 @@ def codes(
                 "nomenclature": code.nomenclature,
                 "amount_cents": step.cents if step else None,
                 "grade": step.grade if step else None,
+                "amount_non_optam_cents": other.cents if other else None,
+                "grade_non_optam": other.grade if other else None,
                 "label_fr": code.label_fr,
                 "label_en": code.label_en,
                 "article": code.article,
@@ -198,11 +203,14 @@ def codes(
         _emit_json({"date": day.isoformat(), "codes": rows})
         return
     table = Table(title=f"Codes in force on {day.isoformat()}", title_justify="left")
-    for column in ("code", "kind", "amount €", "grade", "label"):
+    for column in ("code", "kind", "amount €", "grade", "non-OPTAM €", "label"):
         table.add_column(column)
     for row in rows:
         amount = "free" if row["kind"] == "free" else euros(row["amount_cents"])
-        table.add_row(row["code"], row["kind"], amount, row["grade"] or "", row["label_en"])
+        other = "" if row["grade_non_optam"] is None else euros(row["amount_non_optam_cents"])
+        table.add_row(
+            row["code"], row["kind"], amount, row["grade"] or "", other, row["label_en"]
+        )
     out.print(table)
 
 
@@ -246,25 +254,28 @@ def explain(
             "valid_to": code.valid_to.isoformat(),
             "refines": code.refines,
             "note": code.note,
-            "tariffs": [
-                {
-                    "from": s.start.isoformat(),
-                    "amount": euros(s.cents) if s.cents is not None else None,
-                    "grade": s.grade,
-                    "not_billable": s.not_billable,
-                    "sources": [_cite(catalogue, sid) for sid in s.sources],
-                    "note": s.note,
-                }
-                for s in code.tariffs
-            ],
+            "tariffs": _steps_data(catalogue, code.tariffs),
             "sources": [_cite(catalogue, sid) for sid in code.sources],
         }
+        if code.nomenclature == "CCAM":
+            # Both CCAM grids, and the overseas values of each (docs/ccam.md).
+            data["tariffs_non_optam"] = _steps_data(catalogue, code.tariffs_non_optam)
+            data["drom"] = _steps_data(catalogue, code.drom)
+            data["drom_non_optam"] = _steps_data(catalogue, code.drom_non_optam)
     if as_json:
         _emit_json(data)
         return
+    titles = {
+        "tariffs": "tariffs:",
+        "tariffs_non_optam": "tariffs, sector 2 non-OPTAM grid:",
+        "drom": "tariffs, overseas departments (DROM):",
+        "drom_non_optam": "tariffs, overseas departments (DROM), sector 2 non-OPTAM grid:",
+    }
+    if data.get("nomenclature") == "CCAM":
+        titles["tariffs"] = "tariffs, sector 1 / OPTAM grid:"
     for key, value in data.items():
-        if key == "tariffs":
-            out.print("tariffs:")
+        if key in titles:
+            out.print(titles[key])
             for step in value:
                 amount = step["amount"] or "unpriced"
                 flag = " (not billable)" if step["not_billable"] else ""
@@ -279,6 +290,20 @@ def explain(
                 out.print(escape(f"  {cite}"), highlight=False)
         elif value is not None:
             out.print(escape(f"{key}: {value}"), highlight=False)
+
+
+def _steps_data(catalogue: Any, steps: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "from": s.start.isoformat(),
+            "amount": euros(s.cents) if s.cents is not None else None,
+            "grade": s.grade,
+            "not_billable": s.not_billable,
+            "sources": [_cite(catalogue, sid) for sid in s.sources],
+            "note": s.note,
+        }
+        for s in steps
+    ]
 
 
 def _cite(catalogue: Any, sid: str) -> str:
@@ -302,13 +327,20 @@ def schema() -> None:
 
 @app.command()
 def vocabulary(as_json: JsonOpt = False) -> None:
-    """The closed vocabulary: activities (``done``) and trips."""
-    data = {"done": list(KNOWN_DONE), "trip": list(TRIPS)}
+    """The closed vocabulary: activities (``done``), the CCAM acts with their labels, trips."""
+    codes = load_catalogue().codes
+    ccam = [
+        {"code": c, "label_fr": CCAM_LABELS[c], "label_en": codes[c].label_en} for c in CCAM_ACTS
+    ]
+    data = {"done": list(KNOWN_DONE), "ccam": ccam, "trip": list(TRIPS)}
     if as_json:
         _emit_json(data)
         return
     out.print("done: " + ", ".join(KNOWN_DONE))
     out.print("trip: " + ", ".join(TRIPS))
+    out.print("CCAM acts (done: the code itself):")
+    for act in ccam:
+        out.print(escape(f"  {act['code']}  {act['label_fr']} / {act['label_en']}"))
 
 
 def _register_analysis() -> None:

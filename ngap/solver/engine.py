@@ -305,8 +305,8 @@ class Nomenclature:
 
     def _order(self, code: str) -> tuple[int, str]:
         kind = self.catalogue.codes[code].kind
-        rank = {"act": 0, "ccam": 1, "ccam_supplement": 2, "majoration": 3, "travel": 4}
-        return (rank.get(kind, 5), code)
+        rank = {"act": 0, "ccam": 1, "ccam_supplement": 2, "ccam_modifier": 3, "majoration": 4}
+        return (rank.get(kind, 5 if kind == "travel" else 6), code)
 
     def _violations(self, model: _Model) -> tuple[Violation, ...]:
         out = []
