@@ -62,7 +62,7 @@ def grid_steps(rows: tuple[CcamRow, ...], grid: str) -> tuple[TariffStep, ...]:
     """Dated tariff steps of one act on one grid (``std`` or ``s2``), graded by docs/ccam.md.
 
     A version's value is official (O) from that version's date.  The first version's value is
-    carried back to 2022-01-01: S when the next version read has the same value (official at
+    carried to 2022-01-01 (the first day the knowledge base answers for): S when the next version read has the same value (official at
     both ends, versions in between not read), K otherwise, and then the next version's value
     is dated from the CCAM revaluation of 1 Jan 2025 (K) if that date falls between the two.
     """
@@ -87,7 +87,10 @@ def grid_steps(rows: tuple[CcamRow, ...], grid: str) -> tuple[TariffStep, ...]:
             )
             steps.append(TariffStep(row.applicable_from, cents(row), "O", (source,), note=note))
             continue
-        # The value of a version older than the coverage, carried to 2022-01-01.
+        # The value of a version older than the coverage: official on its own date (for the
+        # catalogue of that day), carried to 2022-01-01 with a lower grade.
+        official = f"CCAM v{row.version}, official on {row.applicable_from}"
+        steps.append(TariffStep(row.applicable_from, cents(row), "O", (source,), note=official))
         if following is None or cents(following) == cents(row):
             bracket = (source, VERSION_SOURCES[following.version]) if following else (source,)
             note = (
