@@ -197,6 +197,10 @@ class Nomenclature:
             code = code.strip()
             if code not in self.catalogue.codes:
                 close = difflib.get_close_matches(code, list(self.catalogue.codes), n=3)
+                # A bare CCAM modifier letter (M, P, S...) is written MOD_M, MOD_P...
+                modifier = f"MOD_{code.upper()}"
+                if modifier in self.catalogue.codes:
+                    close = [modifier, *(c for c in close if c != modifier)][:3]
                 raise UnknownCodeError(code, close)
             aggregated = self.catalogue.refined.get(code)
             if aggregated:
