@@ -17,9 +17,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ngap.io import InputError, encounter_schema, read_encounter
+from ngap.model.catalogue import load_catalogue
 from ngap.model.encounter import KNOWN_DONE
 from ngap.model.eras import DateOutOfRange
-from ngap.model.catalogue import load_catalogue
 from ngap.model.vocabulary import CCAM_ACTS, CCAM_LABELS, TRIPS
 from ngap.solver.engine import Nomenclature, UnknownCodeError
 from ngap.solver.results import CheckResult, Cotation, euros
@@ -207,10 +207,8 @@ def codes(
         table.add_column(column)
     for row in rows:
         amount = "free" if row["kind"] == "free" else euros(row["amount_cents"])
-        other = "" if row["grade_non_optam"] is None else euros(row["amount_non_optam_cents"])
-        table.add_row(
-            row["code"], row["kind"], amount, row["grade"] or "", other, row["label_en"]
-        )
+        s2 = "" if row["grade_non_optam"] is None else euros(row["amount_non_optam_cents"])
+        table.add_row(row["code"], row["kind"], amount, row["grade"] or "", s2, row["label_en"])
     out.print(table)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -23,11 +23,8 @@ from ngap.model.catalogue import load_catalogue
 from ngap.model.encounter import Encounter
 
 RUNNER = CliRunner()
-TABLE = list(
-    csv.DictReader(
-        resources.files("ngap.model").joinpath("data", "ccam_gp.csv").read_text("utf-8").splitlines()
-    )
-)
+SHIPPED = resources.files("ngap.model").joinpath("data", "ccam_gp.csv")
+TABLE = list(csv.DictReader(SHIPPED.read_text("utf-8").splitlines()))
 ACTS = sorted({row["code"] for row in TABLE})
 VERSIONS = {"67": dt.date(2021, 4, 26), "78": dt.date(2025, 2, 1), "81": dt.date(2026, 1, 1)}
 INSIDE = {"67": dt.date(2023, 6, 15), "78": dt.date(2025, 6, 16), "81": dt.date(2026, 6, 15)}
@@ -43,7 +40,7 @@ def official(code: str, version: str) -> dict[str, str]:
     return next(r for r in TABLE if r["code"] == code and r["ccam_version"] == version)
 
 
-@lru_cache(maxsize=None)
+@cache
 def codes_on(day: dt.date) -> dict[str, dict[str, Any]]:
     result = RUNNER.invoke(app, ["codes", "--date", day.isoformat(), "--json"])
     assert result.exit_code == 0, result.output

@@ -647,7 +647,9 @@ PINNED: dict[str, Pinned] = {
     ),
     "three-technical-acts": Pinned("ccam_two_acts", {"done": ["DEQP003", "QZHA001", "ALQP003"]}),
     # CCAM acts of the official table and the CCAM modifiers (modificateurs_ccam.lp).
-    "cervix-biopsy-for-a-man": Pinned("act_for_other_sex", {"patient": OLD_MAN, "done": ["JKHA002"]}),
+    "cervix-biopsy-for-a-man": Pinned(
+        "act_for_other_sex", {"patient": OLD_MAN, "done": ["JKHA002"]}
+    ),
     "hearing-screening-at-4": Pinned(
         "age_too_old", {"patient": {"birth_date": "2021-01-01", "sex": "f"}, "done": ["CDRP002"]}
     ),

@@ -62,9 +62,10 @@ def grid_steps(rows: tuple[CcamRow, ...], grid: str) -> tuple[TariffStep, ...]:
     """Dated tariff steps of one act on one grid (``std`` or ``s2``), graded by docs/ccam.md.
 
     A version's value is official (O) from that version's date.  The first version's value is
-    carried to 2022-01-01 (the first day the knowledge base answers for): S when the next version read has the same value (official at
-    both ends, versions in between not read), K otherwise, and then the next version's value
-    is dated from the CCAM revaluation of 1 Jan 2025 (K) if that date falls between the two.
+    carried to 2022-01-01 (the first day the knowledge base answers for): S when the next
+    version read has the same value (official at both ends, versions in between not read), K
+    otherwise, and then the next version's value is dated from the CCAM revaluation of
+    1 Jan 2025 (K) if that date falls between the two.
     """
 
     def cents(row: CcamRow) -> int:
@@ -123,7 +124,11 @@ def grid_steps(rows: tuple[CcamRow, ...], grid: str) -> tuple[TariffStep, ...]:
     return tuple(steps)
 
 
-def _coefficient_steps(raw: list[dict[str, Any]]) -> list[tuple[dt.date, Decimal | None, TariffStep]]:
+Coefficient = list[tuple[dt.date, Decimal | None, TariffStep]]
+"""The DROM coefficient steps: (start, percent or None when unknown, grade / sources / note)."""
+
+
+def _coefficient_steps(raw: list[dict[str, Any]]) -> Coefficient:
     out = []
     for i, item in enumerate(raw):
         where = f"ccam.yaml:drom_coefficient[{i}]"
@@ -143,7 +148,7 @@ def _coefficient_steps(raw: list[dict[str, Any]]) -> list[tuple[dt.date, Decimal
 
 def drom_steps(
     metro: tuple[TariffStep, ...],
-    coefficient: list[tuple[dt.date, Decimal | None, TariffStep]],
+    coefficient: Coefficient,
     applies: bool,
 ) -> tuple[TariffStep, ...]:
     """Overseas steps: the metropolitan value raised by the CCAM DROM coefficient in force.
@@ -189,7 +194,7 @@ def _act_code(
     code: str,
     rows: tuple[CcamRow, ...],
     item: dict[str, Any],
-    coefficient: list[tuple[dt.date, Decimal | None, TariffStep]],
+    coefficient: Coefficient,
 ) -> Code:
     where = f"ccam.yaml:acts.{code}"
     kind = str(item.get("kind", "ccam"))
