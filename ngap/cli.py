@@ -29,10 +29,11 @@ from ngap.cli_common import (
 )
 from ngap.clock import today
 from ngap.io import InputError, encounter_schema, read_encounter
+from ngap.model.catalogue import load_catalogue
 from ngap.model.encounter import KNOWN_DONE
 from ngap.model.eras import COVERAGE_START, DateOutOfRange
 from ngap.model.labels import LANGS, Lang, activity_label, phrase, phrase_assumed, phrase_condition
-from ngap.model.vocabulary import TRIPS
+from ngap.model.vocabulary import CCAM_ACTS, CCAM_LABELS, TRIPS
 from ngap.solver.engine import Nomenclature, UnknownCodeError
 from ngap.solver.results import STATUS_TEXT, CheckResult, Cotation, euros
 from ngap.versions import versions
@@ -281,6 +282,8 @@ def codes(
         if not code.billable_on(day):
             continue
         step = code.step_on(day)
+        # CCAM codes have a second grid: sector 2 without OPTAM (None for NGAP codes).
+        other = code.step_on(day, "s2") if code.nomenclature == "CCAM" else None
         rows.append(
             {
                 "code": code.code,
@@ -288,6 +291,8 @@ def codes(
                 "nomenclature": code.nomenclature,
                 "amount_cents": step.cents if step else None,
                 "grade": step.grade if step else None,
+                "amount_non_optam_cents": other.cents if other else None,
+                "grade_non_optam": other.grade if other else None,
                 "label_fr": code.label_fr,
                 "label_en": code.label_en,
                 "article": code.article,
@@ -300,13 +305,14 @@ def codes(
     title = say(f"Codes en vigueur le {day.isoformat()}", f"Codes in force on {day.isoformat()}")
     table = Table(title=title, title_justify="left")
     for column in ("code", say("nature", "kind"), say("montant €", "amount €"), "grade",
-                   say("libellé", "label")):
+                   say("hors OPTAM €", "non-OPTAM €"), say("libellé", "label")):
         table.add_column(column)
     for row in rows:
         free = row["kind"] == "free"
         amount = say("libre", "free") if free else euros(row["amount_cents"])
+        s2 = "" if row["grade_non_optam"] is None else euros(row["amount_non_optam_cents"])
         label = row["label_fr"] if lang == "fr" and row["label_fr"] else row["label_en"]
-        table.add_row(row["code"], row["kind"], amount, row["grade"] or "", label)
+        table.add_row(row["code"], row["kind"], amount, row["grade"] or "", s2, label)
     out.print(table)
 
 
@@ -381,27 +387,34 @@ def explain(
             "valid_to": code.valid_to.isoformat(),
             "refines": code.refines,
             "note": code.note,
-            "tariffs": [
-                {
-                    "from": s.start.isoformat(),
-                    "amount": euros(s.cents) if s.cents is not None else None,
-                    "grade": s.grade,
-                    "not_billable": s.not_billable,
-                    "sources": [_cite(catalogue, sid) for sid in s.sources],
-                    "note": s.note,
-                }
-                for s in code.tariffs
-            ],
+            "tariffs": _steps_data(catalogue, code.tariffs),
             "sources": [_cite(catalogue, sid) for sid in code.sources],
         }
+        if code.nomenclature == "CCAM":
+            # Both CCAM grids, and the overseas values of each (docs/ccam.md).
+            data["tariffs_non_optam"] = _steps_data(catalogue, code.tariffs_non_optam)
+            data["drom"] = _steps_data(catalogue, code.drom)
+            data["drom_non_optam"] = _steps_data(catalogue, code.drom_non_optam)
     if as_json:
         _emit_json({**data, "versions": versions()})
         return
     lang = language()
     colon = say(" :", ":")
+    titles = {
+        "tariffs": say("tarifs :", "tariffs:"),
+        "tariffs_non_optam": say("tarifs, grille hors secteur 1 / hors OPTAM :",
+                                 "tariffs, sector 2 non-OPTAM grid:"),
+        "drom": say("tarifs, départements d'outre-mer (DROM) :",
+                    "tariffs, overseas departments (DROM):"),
+        "drom_non_optam": say("tarifs, DROM, grille hors secteur 1 / hors OPTAM :",
+                              "tariffs, overseas departments (DROM), sector 2 non-OPTAM grid:"),
+    }
+    if data.get("nomenclature") == "CCAM":
+        titles["tariffs"] = say("tarifs, grille secteur 1 / OPTAM :",
+                                "tariffs, sector 1 / OPTAM grid:")
     for key, value in data.items():
-        if key == "tariffs":
-            out.print(say("tarifs :", "tariffs:"))
+        if key in titles:
+            out.print(titles[key], highlight=False)
             for step in value:
                 amount = step["amount"] or say("non chiffré", "unpriced")
                 flag = say(" (non facturable)", " (not billable)") if step["not_billable"] else ""
@@ -434,6 +447,20 @@ _EXPLAIN_KEYS = {
     "refines": ("précise", "refines"),
 }
 """The names of ``explain``'s fields in text output (the JSON keys stay as they are)."""
+
+
+def _steps_data(catalogue: Any, steps: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "from": s.start.isoformat(),
+            "amount": euros(s.cents) if s.cents is not None else None,
+            "grade": s.grade,
+            "not_billable": s.not_billable,
+            "sources": [_cite(catalogue, sid) for sid in s.sources],
+            "note": s.note,
+        }
+        for s in steps
+    ]
 
 
 def _cite(catalogue: Any, sid: str) -> str:
@@ -473,9 +500,7 @@ def schema(
 
 @app.command()
 def vocabulary(as_json: JsonOpt = False) -> None:
-    """The closed vocabulary: activities (``done``) and trips, with their labels."""
-    from ngap.model.catalogue import load_catalogue
-
+    """The closed vocabulary: activities (``done``), the CCAM acts with their labels, trips."""
     codes = load_catalogue().codes
 
     def label(name: str, lang: Lang) -> str:
@@ -484,8 +509,12 @@ def vocabulary(as_json: JsonOpt = False) -> None:
             return code.label_fr if lang == "fr" and code.label_fr else code.label_en
         return activity_label(name, lang)
 
+    ccam = [
+        {"code": c, "label_fr": CCAM_LABELS[c], "label_en": codes[c].label_en} for c in CCAM_ACTS
+    ]
     data: dict[str, Any] = {
         "done": list(KNOWN_DONE),
+        "ccam": ccam,
         "trip": list(TRIPS),
         "done_labels": {name: {lang: label(name, lang) for lang in LANGS} for name in KNOWN_DONE},
         "trip_labels": {t: {lang: phrase("trip", t, lang) for lang in LANGS} for t in TRIPS},

@@ -64,6 +64,8 @@ TARIFFS = [
     ("MD", "metro", "2025-01-01", "2025-12-31", "15.00", "2025-01-01", "wrong MD amount"),
     ("DEQP003", "metro", "2025-01-01", "2025-12-31", "15.00", "2025-01-01", "ECG rounded"),
     ("VL", "metro", "2025-01-01", "2025-12-31", "65.00", "2025-01-01", "wrong VL amount"),
+    ("GABD002", "metro", "2025-01-01", "2025-12-31", "27.72", "2025-01-01",
+     "the 2021 CCAM price kept in 2025 (28.26 in CCAM v78)"),
 ]  # fmt: skip
 
 # (code_a, code_b, conditions, why)
@@ -148,7 +150,13 @@ ENCOUNTERS: list[tuple[dict[str, Any], str | None, str]] = [
     (_enc("rqd-with-g", date="2025-03-05", place="tele", patient=ADULT,
           done=["tele_expertise_request", "teleconsultation"], claimed=["RQD", "TCG"]),
      "rule_breaking_cotation", "tele-expertise billed with a teleconsultation"),
+    (_enc("ccam-modifier-on-g", date="2025-03-05", patient=ADULT,
+          circumstances={"emergency": True}, claimed=["G", "MOD_M"]), "rule_breaking_cotation",
+     "the CCAM modifier M on a consultation (never on an NGAP act)"),
     # ---- valid cotations below the optimum
+    (_enc("packing-without-m", date="2025-03-05", patient=ADULT, done=["GABD002"],
+          circumstances={"emergency": True}, claimed=["GABD002"]), "suboptimal_cotation",
+     "urgent nasal packing at the office without the modifier M"),
     (_enc("child-without-meg", date="2025-03-05", patient={"birth_date": "2022-01-01"},
           claimed=["G"]), "suboptimal_cotation", "MEG forgotten for a 3-year-old"),
     (_enc("elderly-without-mop", date="2025-03-05", patient={"birth_date": "1940-01-01"},
@@ -198,6 +206,9 @@ ENCOUNTERS: list[tuple[dict[str, Any], str | None, str]] = [
      "VG + MD"),
     (_enc("ok-ecg", date="2025-03-05", patient=ADULT, done=["consultation", "DEQP003"],
           claimed=["G", "DEQP003"]), None, "G + ECG"),
+    (_enc("ok-packing-m", date="2025-03-05", patient=ADULT, done=["GABD002"],
+          circumstances={"emergency": True}, claimed=["GABD002", "MOD_M"]), None,
+     "GABD002 + M (55.14)"),
     (_enc("ok-2023", date="2023-06-01", patient={"birth_date": "2021-01-01"},
           claimed=["G", "MEG"]), None, "an older date"),
 ]  # fmt: skip

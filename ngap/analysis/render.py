@@ -25,6 +25,7 @@ KIND_COLOURS = {
     "travel": "#d1f0d1",
     "ccam": "#e8d5f5",
     "ccam_supplement": "#e8d5f5",
+    "ccam_modifier": "#f3e6fa",
     "free": "#eeeeee",
 }
 

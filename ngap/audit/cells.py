@@ -97,6 +97,9 @@ def parse_codes(text: str, known: Collection[str], what: str, upper: bool) -> Pa
         name = item.upper() if upper else item
         if name not in known:
             close = difflib.get_close_matches(name, list(known), n=3)
+            # A bare CCAM modifier letter (M, P, S...) is written MOD_M, MOD_P...
+            if f"MOD_{name}" in known:
+                close = [f"MOD_{name}", *(c for c in close if c != f"MOD_{name}")][:3]
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             return None, f"unknown {what} {item!r}{hint}"
         out.append(name)

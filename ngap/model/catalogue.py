@@ -19,7 +19,16 @@ import yaml
 FAR_PAST = dt.date(1900, 1, 1)
 FAR_FUTURE = dt.date(2099, 12, 31)
 
-KINDS = ("act", "majoration", "travel", "ccam", "ccam_supplement", "refined", "free")
+KINDS = (
+    "act",
+    "majoration",
+    "travel",
+    "ccam",
+    "ccam_supplement",
+    "ccam_modifier",
+    "refined",
+    "free",
+)
 GRADES = ("O", "S", "K", "?")
 
 
@@ -67,6 +76,8 @@ class Code:
     tariffs: tuple[TariffStep, ...] = ()
     tariffs_non_optam: tuple[TariffStep, ...] = ()
     drom: tuple[TariffStep, ...] = ()
+    drom_non_optam: tuple[TariffStep, ...] = ()
+    """CCAM only: the overseas values of the sector 2 non-OPTAM grid."""
     refines: str | None = None
     note: str | None = None
 
@@ -78,7 +89,8 @@ class Code:
         if zone == "drom":
             # Only values that hold for every overseas department; per-department values are
             # documented in the data but the encounter model knows one "drom" zone.
-            steps = tuple(s for s in self.drom if s.zone == "all")
+            overseas = {"std": self.drom, "s2": self.drom_non_optam}[grid]
+            steps = tuple(s for s in overseas if s.zone == "all")
         current = None
         for step in steps:
             if step.start <= day:
@@ -114,11 +126,38 @@ class RuleInfo:
 
 
 @dataclass(frozen=True)
+class CcamFacts:
+    """What the CCAM table and its project data say beyond prices (ngap/model/ccam.py)."""
+
+    cumul: dict[str, str] = field(default_factory=dict)
+    """Act -> cumulation class with a consultation (ecg, smear, biopsy, spirometry, supplement)."""
+    sex: dict[str, str] = field(default_factory=dict)
+    """Act -> the only sex it can be done on (CCAM label)."""
+    age_below: dict[str, str] = field(default_factory=dict)
+    """Act -> age threshold symbol the patient must be under (CCAM label)."""
+    modifiers: dict[str, tuple[tuple[dt.date, tuple[str, ...]], ...]] = field(default_factory=dict)
+    """Act -> (first day of a CCAM version, modifier letters that version lists)."""
+    letters: dict[str, str] = field(default_factory=dict)
+    """Modifier code (MOD_M) -> CCAM letter (M)."""
+
+    def listed_on(self, act: str, day: dt.date) -> tuple[str, ...]:
+        """Modifier letters the act's CCAM version in force on ``day`` lists."""
+        versions = self.modifiers.get(act, ())
+        # Before the first version read, that version's list is the best knowledge.
+        current = versions[0][1] if versions else ()
+        for start, letters in versions:
+            if start <= day:
+                current = letters
+        return current
+
+
+@dataclass(frozen=True)
 class Catalogue:
     codes: dict[str, Code]
     sources: dict[str, Source]
     rules: dict[str, RuleInfo]
     refined: dict[str, str] = field(default_factory=dict)
+    ccam: CcamFacts = field(default_factory=CcamFacts)
 
     def code(self, name: str) -> Code:
         return self.codes[name]
@@ -164,7 +203,7 @@ def _steps(raw: list[dict[str, Any]] | None, where: str) -> tuple[TariffStep, ..
     return tuple(steps)
 
 
-def _read_yaml(name: str) -> dict[str, Any]:
+def read_yaml(name: str) -> dict[str, Any]:
     text = resources.files("ngap.model").joinpath("data", name).read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
@@ -193,6 +232,7 @@ def parse_codes(raw: dict[str, Any]) -> dict[str, Code]:
             tariffs=_steps(item.get("tariffs"), f"{where}.tariffs"),
             tariffs_non_optam=_steps(item.get("tariffs_non_optam"), f"{where}.tariffs_non_optam"),
             drom=_steps(item.get("drom"), f"{where}.drom"),
+            drom_non_optam=_steps(item.get("drom_non_optam"), f"{where}.drom_non_optam"),
             refines=item.get("refines"),
             note=item.get("note"),
         )
@@ -220,8 +260,16 @@ def parse_rules(raw: dict[str, Any]) -> dict[str, RuleInfo]:
 @lru_cache(maxsize=1)
 def load_catalogue() -> Catalogue:
     """Read the shipped knowledge base once per process."""
-    codes = parse_codes(_read_yaml("codes.yaml")["codes"])
-    raw_sources = _read_yaml("sources.yaml")["sources"]
+    # The CCAM builder reads catalogue types: imported here, where both modules are complete.
+    from ngap.model.ccam import ccam_catalogue
+
+    codes = parse_codes(read_yaml("codes.yaml")["codes"])
+    ccam_codes, ccam_facts = ccam_catalogue()
+    clash = sorted(set(codes) & set(ccam_codes))
+    if clash:
+        raise KnowledgeBaseError(f"codes.yaml repeats codes built from the CCAM table: {clash}")
+    codes.update(ccam_codes)
+    raw_sources = read_yaml("sources.yaml")["sources"]
     sources = {
         sid: Source(
             id=sid,
@@ -232,6 +280,6 @@ def load_catalogue() -> Catalogue:
         )
         for sid, s in raw_sources.items()
     }
-    rules = parse_rules(_read_yaml("rules.yaml")["rules"])
+    rules = parse_rules(read_yaml("rules.yaml")["rules"])
     refined = {c.code: c.refines for c in codes.values() if c.kind == "refined" and c.refines}
-    return Catalogue(codes=codes, sources=sources, rules=rules, refined=refined)
+    return Catalogue(codes=codes, sources=sources, rules=rules, refined=refined, ccam=ccam_facts)

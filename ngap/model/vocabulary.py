@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from ngap.model.ccam_table import act_codes, official_labels
+
 YES_NO: Final = ("yes", "no")
 
 DAY_TYPES: Final = ("weekday", "saturday", "sunday", "holiday")
@@ -130,36 +132,12 @@ ACTIVITIES: Final = {
 }
 """What the doctor did, in NGAP terms.  CCAM technical acts are named by their CCAM code."""
 
-CCAM_ACTS: Final = (
-    "DEQP003",
-    "YYYY490",
-    "JKHD001",
-    "QZHA001",
-    "QZHA005",
-    "BAHA001",
-    "CAHA001",
-    "CAHA002",
-    "GAHA001",
-    "HAHA002",
-    "QEHA001",
-    "JHHA001",
-    "JMHA001",
-    "GLQP012",
-    "ALQP003",
-    "ALQP006",
-    "JKLD001",
-    "JKKD001",
-    "QZGA002",
-    "MJPA010",
-    "EGFA007",
-    "CAGD001",
-    "CDRP002",
-    "QZJA002",
-    "QZJA017",
-    "QZJA015",
-    "GABD002",
-)
-"""CCAM acts a GP bills that the rule base knows; also valid as activities in ``done``."""
+CCAM_ACTS: Final = act_codes()
+"""CCAM acts a GP bills that the rule base knows (every act of the official table
+``ngap/model/data/ccam_gp.csv``); also valid as activities in ``done``."""
+
+CCAM_LABELS: Final = official_labels()
+"""Official French label of each CCAM act (its latest version read)."""
 
 CCAM_SUPPLEMENT_ACTIVITY: Final = {"YYYY490": "DEQP003"}
 """A CCAM supplement is performed when its main act is performed at the patient's home."""

@@ -72,18 +72,6 @@ VISIT_ACTS = (
     *CHILD_EXAMS,
 )
 """Acts done at the patient's home that MD is added to (visites_deplacements.lp)."""
-BIOPSIES = (
-    "QZHA001",
-    "QZHA005",
-    "BAHA001",
-    "CAHA001",
-    "CAHA002",
-    "GAHA001",
-    "HAHA002",
-    "QEHA001",
-    "JHHA001",
-    "JMHA001",
-)
 OPPOSABLE_ONLY = (
     "COE",
     "COD",
@@ -789,6 +777,9 @@ def cumul_ngap_ccam(m: Model) -> None:
         m.declare(m.needs_done, [code], code)
     m.declare(m.needs_done, ["YYYY490"], "DEQP003")
     clinical = m.clinical_acts
+    facts = sit.catalogue.ccam
+    # The ten biopsies of the décision UNCAM of 17 Dec 2013 are data (ccam.yaml, class biopsy).
+    biopsies = {c for c, k in facts.cumul.items() if k == "biopsy"}
     screening = sit["sex"] == "f" and sit.age_ge(25) and not sit.age_ge(66)
     spirometry = sit["rate"] == "opposable" and sit.in_force("spirometry_full_rate")
 
@@ -796,7 +787,7 @@ def cumul_ngap_ccam(m: Model) -> None:
     # the ECG alone (not with CCP), the smear in HAS screening, the ten biopsies, and from
     # 1 Jan 2026 the spirometry at the opposable rate (not with APC).
     for act in ccam:
-        if act in BIOPSIES:
+        if act in biopsies:
             continue
         if act == "DEQP003":
             partners = tuple(c for c in clinical if c != "CCP")
@@ -816,13 +807,76 @@ def cumul_ngap_ccam(m: Model) -> None:
     m.declare(m.allowed_place, ["YYYY490"], "home", "institution")
     # Rule cervical_sample_women.
     m.forbid("cervical_sample_women", "JKHD001", sit["sex"] == "m")
-    # Rule act_for_other_sex: IUD insertion / change, vulvar and penile biopsies (CCAM labels).
-    for code, sex in (("JKLD001", "f"), ("JKKD001", "f"), ("JMHA001", "f"), ("JHHA001", "m")):
+    # Rule act_for_other_sex: acts on one sex's anatomy (CCAM labels; data in ccam.yaml).
+    for code, sex in facts.sex.items():
         m.forbid("act_for_other_sex", code, sit["sex"] != sex)
     # Technical acts are done in person (a teleconsultation is no technical act).
     m.declare(m.allowed_place, ccam, "office", "home", "institution")
-    # Rule age_too_old for CDRP002: hearing screening of a child under 3 (CCAM label).
-    m.forbid("age_too_old", "CDRP002", sit.age_ge(3))
+    # Rule age_too_old for the acts whose CCAM label sets an age (CDRP002: under 3).
+    for code, threshold in facts.age_below.items():
+        m.forbid("age_too_old", code, sit.age_ge(**_threshold(threshold)))
+
+
+def _threshold(name: str) -> dict[str, int]:
+    """``y3`` -> years=3, ``m8`` -> months=8, ``d9`` -> days=9 (vocabulary symbol names)."""
+    unit = {"y": "years", "m": "months", "d": "days"}[name[0]]
+    return {unit: int(name[1:])}
+
+
+URGENCY_LETTERS = ("U", "F", "P", "S")
+P_BANDS = frozenset({"h20_21", "h21_24"})
+S_BANDS = frozenset({"h00_06", "h06_07", "h07_08"})
+
+
+def modificateurs_ccam(m: Model) -> None:
+    """modificateurs_ccam.lp: CCAM art. III-2 (décision UNCAM 27 Sep 2017: urgency, U, P, S; F
+    and M of the modifier table), art. III-3 A (never on NGAP acts), NGAP art. 14-1 (MU)."""
+    sit = m.situation
+    facts = sit.catalogue.ccam
+    ccam = m.of_kind("ccam")
+    modifiers = m.of_kind("ccam_modifier")
+    for mod in modifiers:
+        letter = facts.letters[mod]
+        # Rule ccam_modifier_on_ngap: a CCAM act must be billed.
+        m.requires_any("ccam_modifier_on_ngap", mod, ccam)
+        # Rule ccam_modifier_not_listed: one billed CCAM act lists the letter on the day.
+        listing = [letter in facts.listed_on(act, sit.day) for act in ccam]
+        m.add("ccam_modifier_not_listed", (mod, *ccam), _listed(listing))
+        # Rule ccam_modifier_urgency.
+        m.forbid("ccam_modifier_urgency", mod, not sit.holds("emergency"))
+        if letter == "M":
+            # Rule ccam_modifier_m_office.
+            m.forbid("ccam_modifier_m_office", mod, sit["place"] != "office")
+        if letter == "P":
+            # Rule ccam_modifier_p_hours: 20h-0h.
+            m.forbid("ccam_modifier_p_hours", mod, sit["hour"] not in P_BANDS)
+        if letter == "S":
+            # Rule ccam_modifier_s_hours: 0h-8h.
+            m.forbid("ccam_modifier_s_hours", mod, sit["hour"] not in S_BANDS)
+        if letter == "F":
+            # Rule ccam_modifier_f_day: Sunday or public holiday.
+            m.forbid("ccam_modifier_f_day", mod, not sit.sunday_or_holiday)
+        if letter == "U":
+            # Rule ccam_modifier_u_not_gp: every practitioner here is a GP.
+            m.forbid("ccam_modifier_u_not_gp", mod, sit["specialty"] in ("gp", "gp_specialist"))
+        # Rule ccam_modifier_with_mu.
+        m.exclude("ccam_modifier_with_mu", mod, "MU")
+    urgency = [mod for mod in modifiers if facts.letters[mod] in URGENCY_LETTERS]
+    for i, a in enumerate(urgency):
+        for b in urgency[i + 1 :]:
+            # Rule ccam_modifier_one_urgency: U, F, P, S exclusive.
+            m.exclude("ccam_modifier_one_urgency", a, b)
+
+
+def _listed(listing: Sequence[bool]) -> Test:
+    """Test over (modifier, *CCAM acts): with a CCAM act billed, one billed act lists it."""
+
+    def test(mod: int, *acts: int) -> bool:
+        if not mod or not any(acts):
+            return True
+        return any(b and ok for b, ok in zip(acts, listing, strict=True))
+
+    return test
 
 
 def _cumul(clinical: Sequence[str], partners: Sequence[str]) -> Test:
@@ -876,6 +930,7 @@ TOPICS: tuple[Callable[[Model], None], ...] = (
     sortie_hospitalisation,
     lettre_k,
     cumul_ngap_ccam,
+    modificateurs_ccam,
     teleexpertise,
 )
 

@@ -310,6 +310,10 @@ class Nomenclature:
             code = code.strip()
             if code not in self.catalogue.codes:
                 close = difflib.get_close_matches(code, list(self.catalogue.codes), n=3)
+                # A bare CCAM modifier letter (M, P, S...) is written MOD_M, MOD_P...
+                modifier = f"MOD_{code.upper()}"
+                if modifier in self.catalogue.codes:
+                    close = [modifier, *(c for c in close if c != modifier)][:3]
                 raise UnknownCodeError(code, close)
             aggregated = self.catalogue.refined.get(code)
             if aggregated:
@@ -419,8 +423,8 @@ class Nomenclature:
 
     def _order(self, code: str) -> tuple[int, str]:
         kind = self.catalogue.codes[code].kind
-        rank = {"act": 0, "ccam": 1, "ccam_supplement": 2, "majoration": 3, "travel": 4}
-        return (rank.get(kind, 5), code)
+        rank = {"act": 0, "ccam": 1, "ccam_supplement": 2, "ccam_modifier": 3, "majoration": 4}
+        return (rank.get(kind, 5 if kind == "travel" else 6), code)
 
     def _violations(self, model: _Model) -> tuple[Violation, ...]:
         out = []

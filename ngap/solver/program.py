@@ -62,9 +62,8 @@ def _step_facts(code: Code, era: Era, zone: str, grid: str) -> Iterable[str]:
         return
     step: TariffStep | None
     if zone == "drom":
-        step = code.step_on(era.start, "std", "drom")
-        if grid == "s2" and code.nomenclature == "CCAM":
-            step = None
+        # CCAM codes have overseas values on both grids; NGAP codes have one grid.
+        step = code.step_on(era.start, grid if code.nomenclature == "CCAM" else "std", "drom")
     elif grid == "s2":
         if code.nomenclature != "CCAM":
             return
@@ -77,6 +76,28 @@ def _step_facts(code: Code, era: Era, zone: str, grid: str) -> Iterable[str]:
     yield _fact("tariff", c, e, z, g, Number(step.cents))
     if step.unconfirmed:
         yield _fact("unconfirmed", c, e, z, g)
+
+
+def ccam_facts(catalogue: Catalogue, eras: tuple[Era, ...]) -> list[str]:
+    """What the CCAM table and ngap/model/data/ccam.yaml say beyond prices, as facts.
+
+    ccam_cumul(Act,Class), ccam_sex(Act,Sex), ccam_age_below(Act,Threshold),
+    modifier_letter(Modifier,Letter), and listed(Act,Letter,Era): the act's CCAM version in
+    force in that era lists the modifier letter (only letters of a modifier code).
+    """
+    data = catalogue.ccam
+    facts = [_fact("ccam_cumul", String(c), Function(k)) for c, k in data.cumul.items()]
+    facts += [_fact("ccam_sex", String(c), Function(s)) for c, s in data.sex.items()]
+    facts += [
+        _fact("ccam_age_below", String(c), threshold_symbol(t)) for c, t in data.age_below.items()
+    ]
+    facts += [_fact("modifier_letter", String(m), String(x)) for m, x in data.letters.items()]
+    letters = set(data.letters.values())
+    for act in data.modifiers:
+        for era in eras:
+            for letter in sorted(letters.intersection(data.listed_on(act, era.start))):
+                facts.append(_fact("listed", String(act), String(letter), Number(era.index)))
+    return facts
 
 
 def all_dimensions(eras: tuple[Era, ...]) -> list[Dimension]:
@@ -126,6 +147,7 @@ def knowledge_facts(
                 facts.append(_fact("exists", c, Number(era.index)))
             for zone, grid in ZONES_GRIDS:
                 facts.extend(_step_facts(code, era, zone, grid))
+    facts.extend(ccam_facts(catalogue, eras))
     for rule in catalogue.rules.values():
         facts.append(
             _fact(

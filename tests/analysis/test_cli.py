@@ -26,7 +26,8 @@ def test_analyse_one_era_is_clean(app: typer.Typer) -> None:
     assert data["defects"] == 0 and data["allowed"] > 0
     assert data["versions"]["tool"]["name"] == "ngap"
     assert data["eras"][0]["pairs"] > 1000
-    matrix = data["matrices"]["14"]
+    # The one era analysed (its index depends on the dates the knowledge base cuts time at).
+    (matrix,) = data["matrices"].values()
     assert "MEG" in matrix["G"] and "G" in matrix["MEG"] and "F" not in matrix["MN"]
 
 

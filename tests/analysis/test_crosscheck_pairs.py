@@ -16,7 +16,7 @@ from typing import Any
 
 from ngap import Encounter, Nomenclature
 from ngap.analysis.rulebase import Analyser
-from ngap.model.vocabulary import CCAM_ACTS, FLAGS, TRIPS
+from ngap.model.vocabulary import FLAGS, TRIPS
 from ngap.solver.crosscheck import valid_cotations
 
 SEED = 20_250_301
@@ -30,7 +30,10 @@ MAIN = {
     "institution": ["visit", "visit", "consultation", "long_visit"],
     "tele": ["teleconsultation"] * 3 + ["tele_expertise_request", "tele_expertise_answer"],
 }
-EXTRAS = [*CCAM_ACTS[:6], "GLQP012", "special_demand", "mis", "piv"]
+# CCAM acts with a cumulation exception (ECG, home supplement, smear, biopsies, spirometry) and
+# two with CCAM modifiers (nasal packing, suture).
+EXTRAS = ["DEQP003", "YYYY490", "JKHD001", "QZHA001", "QZHA005", "BAHA001", "GLQP012"]
+EXTRAS += ["GABD002", "QZJA002", "special_demand", "mis", "piv"]
 EXTRAS += ["certificate_work_accident_light", "certificate_work_accident_serious", "consultation"]
 PATIENT = ("ald", "ald_neuro", "palliative", "has_treating_doctor", "unable_to_move")
 TRAVEL = ("mountain", "ik_distance", "on_foot_or_ski")

@@ -110,7 +110,9 @@ def requirements(nomenclature: Nomenclature) -> tuple[set[str], set[str]]:
     performed = {c.string for c, _ in nomenclature.facts("needs_done", 2)}
     attached = {m.string for m, _ in nomenclature.facts("attaches", 2)}
     never = {c.string for (c,) in nomenclature.facts("never_billed", 1)}
-    return performed | never, attached
+    # A CCAM modifier is conditioned by the CCAM acts that list its letter (modificateurs_ccam.lp).
+    carried = {m.string for m, _ in nomenclature.facts("modifier_letter", 2)}
+    return performed | never, attached | carried
 
 
 def test_every_billable_code_has_a_condition(requirements: tuple[set[str], set[str]]) -> None:
