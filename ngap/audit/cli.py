@@ -94,6 +94,7 @@ def audit_command(
         resume=resume,
         chunk_rows=chunk_rows,
         today=day,
+        cache=cache,
     )
     try:
         if engine == "spark":

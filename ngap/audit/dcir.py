@@ -49,9 +49,10 @@ Which nature a line bills
 Quantities and cancellations
     Quantities PRS_ACT_QTE are netted per (encounter, nature, K coefficient, CCAM code): DCIR
     cancels a line by a line of negative quantity and amounts, so ``line 9 cancels line 4`` is
-    noted and a nature whose net quantity is <= 0 is not claimed.  A claimed code appears once
-    (several identical acts of one day cannot be told apart, noted when the net quantity is not 1),
-    except CCAM acts, repeated by their whole net quantity.  IK, IKM and IKS are per kilometre:
+    noted and a nature whose net quantity is <= 0 is not claimed.  A claimed code is repeated by
+    its whole net quantity (up to MAX_REPEAT; otherwise, or for a fractional quantity, once and
+    noted): two paid G of one day are two claimed lines, valid only if they were two separate
+    sessions (the audit says so: ``sessions=separate``).  IK, IKM and IKS are per kilometre:
     their net quantity is the billed kilometres, summed into ``travel_km``, and the code appears
     once.  An unparseable PRS_NAT_REF or PRS_ACT_QTE makes the line a ``BadRow``; an amount
     (PRS_PAI_MNT, BSE_REM_BSE) whose sign contradicts the quantity, or that does not parse, is
@@ -140,7 +141,7 @@ CCAM_KINDS = frozenset({"ccam", "ccam_supplement"})
 MAX_DIGITS = 12
 """Numbers of more digits are no quantity, code or amount of a claim line: read as unusable."""
 MAX_REPEAT = 10
-"""A CCAM act repeated more often in one encounter is claimed once (and noted)."""
+"""A code repeated more often in one encounter is claimed once (and noted)."""
 LATIN1_NOTE = "file is not valid UTF-8: read as Latin-1"
 
 _CIRCUMSTANCES = tuple(n for n in INPUT_COLUMNS if n.startswith("circumstances_"))
@@ -667,17 +668,16 @@ def _add_code(encounter: _Encounter, item: _Item, code: str, ref: Reference) -> 
         encounter.claimed.append(code)
         return
     whole = net == net.to_integral_value()
-    if ref.code_kinds.get(code) in CCAM_KINDS and whole and net <= MAX_REPEAT:
+    if whole and net <= MAX_REPEAT:
+        # Every paid line is a claimed line: two G of one day are judged as a repeat (valid only
+        # if they were two sessions), never collapsed into one.
         encounter.claimed.extend([code] * int(net))
         return
     encounter.claimed.append(code)
-    if net != 1:
-        reason = "is not a whole number" if not whole else (
-            f"cannot be told apart in DCIR (several {code} of one day)"
-        )
-        encounter.notes.append(
-            f"{code}: net quantity {_plain(net)} on {item.where()} {reason}: audited once"
-        )
+    reason = "is not a whole number" if not whole else f"is more than {MAX_REPEAT}"
+    encounter.notes.append(
+        f"{code}: net quantity {_plain(net)} on {item.where()} {reason}: audited once"
+    )
 
 
 def _done(claimed: Iterable[str], ref: Reference) -> str | None:
