@@ -74,6 +74,8 @@ Context columns (text; empty = unknown to the audit)
     empty.  ``practitioner_treating_doctor``: true when PRS_MTT_NUM equals PFS_EXE_NUM, false when
     both are known and differ, else empty.  ``patient_has_treating_doctor``: true when PRS_MTT_NUM
     holds a number (not empty, not all 0 or all 9), else empty.
+    ``patient_age_years`` / ``_months``: BEN_AMA_COD (IR_AMA_V) 1000 + months under two years,
+    years from 2 on; 0 and 9999 -> empty.
     ``patient_sex``: BEN_SEX_COD 1 -> m, 2 -> f, else empty.  ``patient_birth_year``: BEN_NAI_ANN
     when a year between 1880 and the year of care, else empty (noted).  ``patient_ald``: true when
     a line's EXO_MTF is 41-46 (IR_EXO_V: exemption for a listed, off-list or multiple long-term
@@ -120,7 +122,7 @@ REQUIRED = (*KEY, "PRS_NAT_REF", "PRS_ACT_QTE")
 OPTIONAL = (
     "CPL_PRS_NAT", "CPL_MAJ_TOP", "PRS_ACT_CFT", "PRS_PAI_MNT", "BSE_REM_BSE", "PSE_SPE_COD",
     "PSE_CNV_COD", "EXE_LIE_COD", "PRS_OPS_TRF", "PRS_MTT_NUM", "BEN_SEX_COD", "BEN_NAI_ANN",
-    "EXO_MTF", "CAM_PRS_IDE",
+    "EXO_MTF", "CAM_PRS_IDE", "BEN_AMA_COD",
 )
 FIRST_DAY = dt.date(2022, 1, 1)
 """Care before this day is outside the knowledge base (tariffs are dated from 2022)."""
@@ -138,6 +140,10 @@ UNKNOWN_SPECIALTIES = frozenset({0, 99})
 SECTOR_OF_CONVENTION = {1: "1", 2: "2", 3: "2"}
 """PSE_CNV_COD -> model sector: sector 1 DP is treated as sector 2 (see the encounter model)."""
 CCAM_KINDS = frozenset({"ccam", "ccam_supplement"})
+OVERFLOW = 16
+"""Spare columns read after the header's: a line with up to this many extra fields is one bad
+line, not a refused file."""
+OVERFLOW_PREFIX = "__ngap_overflow_"
 MAX_DIGITS = 12
 """Numbers of more digits are no quantity, code or amount of a claim line: read as unusable."""
 MAX_REPEAT = 10
@@ -151,7 +157,8 @@ _TRAVEL_FLAGS = tuple(
 OUTPUT_NAMES: tuple[str, ...] = (
     "id", "patient_id", "practitioner_id", "date", "time", "call_time", "place",
     "practitioner_specialty", "practitioner_sector", "practitioner_optam", "practitioner_rate",
-    "practitioner_treating_doctor", "patient_sex", "patient_birth_year", "patient_ald",
+    "practitioner_treating_doctor", "patient_sex", "patient_birth_year", "patient_age_years",
+    "patient_age_months", "patient_ald",
     "patient_ald_neuro", "patient_palliative", "patient_has_treating_doctor",
     "patient_unable_to_move", *_CIRCUMSTANCES, *_TRAVEL_FLAGS, "travel_km", "done", "claimed",
     "_notes", "_lines",
@@ -272,15 +279,25 @@ class _Source:
     """Upper-case column name -> name in the file."""
     skip: int = 0
     """Blank lines before the header."""
+    header: tuple[str, ...] = ()
+    """The CSV header's names (made unique), read by ``csv`` rather than sniffed: a sniffer
+    refuses a whole file for one line with an extra field."""
 
     def scan(self, encoding: str) -> str:
-        """The DuckDB table function that reads the file, every column as text."""
+        """The DuckDB table function that reads the file, every column as text.
+
+        A CSV is read with the header's columns plus ``OVERFLOW`` spare ones: a line with more
+        fields than the header fills them and becomes a bad line of its own.
+        """
         path = _sql_text(str(self.path))
         if self.parquet:
             return f"read_parquet({path})"
+        names = [*self.header, *(f"{OVERFLOW_PREFIX}{i}" for i in range(1, OVERFLOW + 1))]
+        columns = "{" + ", ".join(f"{_sql_text(n)}: 'VARCHAR'" for n in names) + "}"
         return (
-            f"read_csv({path}, delim={_sql_text(self.delimiter)}, header=true, skip={self.skip}, "
-            f"quote='\"', escape='\"', comment='', all_varchar=true, null_padding=true, "
+            f"read_csv({path}, delim={_sql_text(self.delimiter)}, header=false, "
+            f"skip={self.skip + 1}, auto_detect=false, columns={columns}, "
+            f"quote='\"', escape='\"', comment='', null_padding=true, "
             f"strict_mode=false, encoding={_sql_text(encoding)})"
         )
 
@@ -312,7 +329,31 @@ def _is_encoding_error(error: Exception) -> bool:
     return "unicode" in message or "utf-8" in message or "utf8" in message
 
 
+def _csv_header(path: Path, delimiter: str, skip: int) -> tuple[str, ...]:
+    """The header line's names (quotes understood), unique: a repeat gets ``_2``, ``_3``..."""
+    with path.open("rb") as handle:
+        for _ in range(skip):
+            handle.readline(1 << 20)
+        raw = handle.readline(1 << 20)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    fields = next(csv.reader([text.lstrip("\ufeff").rstrip("\r\n")], delimiter=delimiter), [])
+    names: list[str] = []
+    for position, name in enumerate(fields, start=1):
+        name = name.strip() or f"column_{position}"
+        unique, rank = name, 1
+        while unique in names:
+            rank += 1
+            unique = f"{name}_{rank}"
+        names.append(unique)
+    return tuple(names)
+
+
 def _column_names(con: duckdb.DuckDBPyConnection, source: _Source) -> list[str]:
+    if not source.parquet:
+        return list(source.header)
     for encoding in ("utf-8", "latin-1"):
         try:
             rows = con.execute(f"DESCRIBE SELECT * FROM {source.scan(encoding)}").fetchall()
@@ -332,7 +373,8 @@ def _open(path: Path) -> _Source | None:
     if sniffed is None:
         return None
     delimiter, skip = sniffed
-    probe = _Source(path, parquet, delimiter, {}, skip)
+    header = () if parquet else _csv_header(path, delimiter, skip)
+    probe = _Source(path, parquet, delimiter, {}, skip, header)
     con = _connect()
     try:
         names = _column_names(con, probe)
@@ -345,7 +387,7 @@ def _open(path: Path) -> _Source | None:
             f"{path}: not an ER_PRS_F extract: missing column(s) {', '.join(missing)} "
             f"(required: {', '.join(REQUIRED)})"
         )
-    return _Source(path, parquet, delimiter, found, skip)
+    return _Source(path, parquet, delimiter, found, skip, header)
 
 
 def _query(source: _Source, encoding: str) -> str:
@@ -360,18 +402,24 @@ def _query(source: _Source, encoding: str) -> str:
 
     offset = 0 if source.parquet else 1 + source.skip
     formats = "[" + ", ".join(_sql_text(f) for f in DATE_FORMATS) + "]"
-    fields = ", ".join(f"{c.lower()} := {c.lower()}" for c in (*REQUIRED, *OPTIONAL))
+    fields = ", ".join(f"{c.lower()} := {c.lower()}" for c in (*REQUIRED, *OPTIONAL, "OVERFLOW"))
     columns = ", ".join(f"{col(c)} AS {c.lower()}" for c in (*REQUIRED, *OPTIONAL))
+    overflow = "FALSE" if source.parquet else (
+        "(" + " OR ".join(
+            f'"{OVERFLOW_PREFIX}{i}" IS NOT NULL' for i in range(1, OVERFLOW + 1)
+        ) + ")"
+    )
     return f"""
         WITH numbered AS (
-            SELECT row_number() OVER () + {offset} AS line, {columns}
+            SELECT row_number() OVER () + {offset} AS line, {columns}, {overflow} AS overflow
             FROM {source.scan(encoding)}
         ),
         dated AS (
             SELECT *, CAST(try_strptime(exe_soi_dtd, {formats}) AS DATE) AS day FROM numbered
         ),
         keyed AS (
-            SELECT *, (ben_nir_psa IS NULL OR ben_rng_gem IS NULL OR pfs_exe_num IS NULL
+            SELECT *, (overflow OR ben_nir_psa IS NULL OR ben_rng_gem IS NULL
+                       OR pfs_exe_num IS NULL
                        OR day IS NULL OR day < DATE '{FIRST_DAY.isoformat()}'
                        OR day > CAST($today AS DATE)) AS lonely
             FROM dated
@@ -475,7 +523,9 @@ class _Encounter:
 
 
 def _key_problem(line: dict[str, Any], today: dt.date) -> str | None:
-    """Why a line cannot belong to an encounter (empty key part, impossible date)."""
+    """Why a line cannot belong to an encounter (extra fields, empty key, impossible date)."""
+    if line.get("overflow"):
+        return "more fields than the header has: the line cannot be read column by column"
     empty = [c for c in KEY if line[c.lower()] is None]
     if empty:
         return f"{', '.join(empty)} empty: the line belongs to no encounter"
@@ -751,6 +801,23 @@ def _birth_year(encounter: _Encounter) -> str | None:
     return str(year)
 
 
+def _age(encounter: _Encounter) -> tuple[str | None, str | None]:
+    """(years, months) from BEN_AMA_COD (IR_AMA_V): 1000 + months under 2 years, else years
+    2..130; 0 (default) and 9999 (unknown) are no age.  Months matter: a child exam at 8 or 9
+    months is judged on them, where the birth year alone leaves it open."""
+    text = encounter.pick("ben_ama_cod")
+    if text is None:
+        return None, None
+    code = _whole(text)
+    if code is not None and 1000 <= code <= 1023:
+        return str((code - 1000) // 12), str((code - 1000) % 12)
+    if code is not None and 2 <= code <= 130:
+        return str(code), None
+    if code not in (0, 9999):
+        encounter.notes.append(f"BEN_AMA_COD {text!r} is not an age code of IR_AMA_V: ignored")
+    return None, None
+
+
 def _place(encounter: _Encounter, ref: Reference) -> str | None:
     tele = any(
         TELE_ACTIVITY.match(a) for code in encounter.claimed for a in ref.activities.get(code, ())
@@ -776,6 +843,7 @@ def _row(encounter: _Encounter, specialty: str | None, ref: Reference) -> dict[s
     _claim(encounter, ref)
     nir, rank, practitioner, day = encounter.key
     treating, has_treating = _treating(encounter)
+    years, months = _age(encounter)
     row: dict[str, str | None] = dict.fromkeys(OUTPUT_NAMES)
     row.update(
         id=encounter.id,
@@ -789,6 +857,8 @@ def _row(encounter: _Encounter, specialty: str | None, ref: Reference) -> dict[s
         patient_has_treating_doctor=has_treating,
         patient_sex=_sex(encounter),
         patient_birth_year=_birth_year(encounter),
+        patient_age_years=years,
+        patient_age_months=months,
         patient_ald=_ald(encounter),
         place=_place(encounter, ref),
         travel_km=None if encounter.km is None else _plain(encounter.km),

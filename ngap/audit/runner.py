@@ -58,6 +58,8 @@ class Settings:
     cache: Path | None = None
     """Situation cache shared by the workers (default ``out/situations.sqlite``); give a path
     outside ``out`` to keep it between audits."""
+    nulls: tuple[str, ...] = ()
+    """Cell texts read as empty (unknown) besides the empty cell, e.g. ("NA", "NULL")."""
 
 
 @dataclass
@@ -198,7 +200,8 @@ def _write_parquet(table: pa.Table, path: Path) -> None:
 # ---------------------------------------------------------------------------------- run
 def _chunks(settings: Settings, formats: list[str]) -> Iterator[tuple[str, RawBatch]]:
     for index, (path, fmt) in enumerate(zip(settings.inputs, formats, strict=True)):
-        for rank, batch in enumerate(read(path, settings.chunk_rows, fmt, settings.today)):
+        batches = read(path, settings.chunk_rows, fmt, settings.today, settings.nulls)
+        for rank, batch in enumerate(batches):
             yield f"{index:03d}-{rank:06d}", batch
 
 
