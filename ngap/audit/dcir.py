@@ -98,6 +98,7 @@ What was done
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import functools
@@ -447,7 +448,10 @@ def _first_batches(
 ) -> tuple[duckdb.DuckDBPyConnection, Iterator[pa.RecordBatch], list[str]]:
     """Run the grouping (the whole scan happens before the first batch), UTF-8 then Latin-1."""
     notes: list[str] = []
-    for encoding in ("utf-8", "latin-1"):
+    encodings = ("utf-8", "latin-1")
+    if not source.parquet and not _is_utf8(source.path):
+        encodings, notes = ("latin-1",), [LATIN1_NOTE]
+    for encoding in encodings:
         con = _connect()
         try:
             reader = _reader(con, source, encoding, chunk_rows, today)
@@ -462,6 +466,19 @@ def _first_batches(
             continue
         return con, _chain(first, reader), notes
     raise AssertionError("unreachable")
+
+
+def _is_utf8(path: Path) -> bool:
+    """Whether the whole file is UTF-8 (read in blocks; the CSV scan itself does not say)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 22):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _chain(first: pa.RecordBatch, reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
