@@ -26,6 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ngap.audit import AuditFault
 from ngap.io import InputError
 
 err = Console(stderr=True)
@@ -89,6 +90,11 @@ def audit_command(
                quiet)
     except typer.Exit:
         raise
+    except AuditFault as error:
+        if debug:
+            raise
+        err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        raise typer.Exit(3) from None
     except Exception as error:
         if debug:
             raise
