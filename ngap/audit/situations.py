@@ -112,6 +112,7 @@ class SituationCache:
         self._db: sqlite3.Connection | None = None
         self._key = b""
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             self._key = _mac_key(path)
             self._db = self._open()
         except (sqlite3.Error, OSError):

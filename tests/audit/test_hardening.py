@@ -286,3 +286,286 @@ def test_snds_age_in_months_decides_a_child_exam(tmp_path: Path) -> None:
     assert rows["P1|1"]["status"] == "valid"  # COE at 8 months (BEN_AMA_COD 1008)
     assert rows["P2|1"]["status"] == "conditional"  # birth year only: the age stays open
     assert "age=" in rows["P2|1"]["conditions"]
+
+
+# ------------------------------------------------------------------ 3. exact names, no globs
+EXAMPLES = Path(__file__).parents[2] / "examples" / "audit"
+
+
+def test_an_output_directory_named_like_a_pattern_keeps_its_findings(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    plain = tmp_path / "plain"
+    bracket = tmp_path / "out[1]"
+    for out in (plain, bracket):
+        run_audit(Settings(inputs=[EXAMPLES / "encounters.csv"], out=out, report=True))
+    found = pq.read_table(bracket / "findings.parquet").num_rows
+    assert found == pq.read_table(plain / "findings.parquet").num_rows > 0
+    summary = json.loads((bracket / "summary.json").read_text())
+    assert summary["rows"] == 26 and summary["findings"]["rows"] == found
+
+
+def test_a_stray_part_not_in_the_manifest_is_not_read(tmp_path: Path) -> None:
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "o"
+    run_audit(Settings(inputs=[EXAMPLES / "encounters.csv"], out=out, report=False))
+    part = out / "parts" / "encounters-000-000000.parquet"
+    shutil.copy(part, out / "parts" / "encounters-000-000099.parquet")
+    from ngap.audit.runner import finish
+
+    finish(out, "parquet", chunks=["000-000000"])
+    assert pq.read_table(out / "encounters.parquet").num_rows == 26
+
+
+# ------------------------------------------------------------------ 4. resume, lock, workers
+def _interrupted(out: Path) -> dict[str, Any]:
+    """Make a finished audit look interrupted (as after kill -9 before the end)."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest.pop("finished")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "encounters.parquet").unlink()
+    return manifest
+
+
+def test_resume_recomputes_a_missing_or_altered_part(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    source = EXAMPLES / "encounters.csv"
+    out = tmp_path / "o"
+    run_audit(Settings(inputs=[source], out=out, chunk_rows=5, report=False))
+    want = pq.read_table(out / "encounters.parquet")
+    manifest = _interrupted(out)
+    assert len(manifest["chunks"]) == 6
+    entry = manifest["chunks"]["000-000001"]["files"]["encounters-000-000001.parquet"]
+    assert set(entry) == {"size", "sha256"}
+    (out / "parts" / "lines-000-000002.parquet").unlink()
+    altered = out / "parts" / "encounters-000-000003.parquet"
+    data = bytearray(altered.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    altered.write_bytes(bytes(data))
+    outcome = run_audit(Settings(inputs=[source], out=out, chunk_rows=5, report=False,
+                                 resume=True))
+    assert outcome.resumed_chunks == 4
+    assert any("lines-000-000002.parquet missing" in w for w in outcome.warnings)
+    assert any("encounters-000-000003.parquet altered" in w for w in outcome.warnings)
+    assert pq.read_table(out / "encounters.parquet").equals(want)
+
+
+def test_a_corrupted_manifest_is_named_and_refused(tmp_path: Path) -> None:
+    from ngap.io import InputError
+
+    source = EXAMPLES / "encounters.csv"
+    out = tmp_path / "o"
+    run_audit(Settings(inputs=[source], out=out, chunk_rows=10, report=False))
+    good = json.loads((out / "manifest.json").read_text())
+    cases: list[tuple[str, str]] = [
+        ("{not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        (json.dumps({**good, "version": 1}), "version 1"),
+        (json.dumps({k: v for k, v in good.items() if k != "chunks"}), "'chunks'"),
+        (json.dumps({**good, "chunk_rows": "10"}), "'chunk_rows'"),
+        (json.dumps({**good, "inputs": [{"path": 3}]}), "'inputs'"),
+    ]
+    for text, word in cases:
+        (out / "manifest.json").write_text(text)
+        try:
+            run_audit(Settings(inputs=[source], out=out, chunk_rows=10, report=False,
+                               resume=True))
+        except InputError as error:
+            assert "manifest.json" in str(error) and word in str(error), str(error)
+        else:
+            raise AssertionError(f"{word}: accepted")
+        result = _cli(str(source), "--out", str(out), "--chunk-rows", "10", "--resume")
+        _one_line_error(result, 2, "manifest.json", word)
+    # A chunk list altered by hand: the bogus entries are audited again, never trusted.
+    (out / "manifest.json").write_text(json.dumps(
+        {**good, "finished": None,
+         "chunks": {**good["chunks"], "../../x": {}, "000-000001": {"rows_in": "many"}}}
+    ))
+    outcome = run_audit(Settings(inputs=[source], out=out, chunk_rows=10, report=False,
+                                 resume=True))
+    assert outcome.rows_in == outcome.rows_out == 26
+    assert any("'../../x'" in w for w in outcome.warnings)
+
+
+def test_a_directory_in_use_is_refused_and_a_stale_lock_taken_over(tmp_path: Path) -> None:
+    import os
+
+    from ngap.audit.runner import LOCK, lock_directory, unlock_directory
+
+    source = _write(tmp_path / "t.csv", "id,date,claimed\nA,2025-03-05,G\n")
+    out = tmp_path / "o"
+    out.mkdir()
+    held = lock_directory(out)
+    try:
+        result = _cli(str(source), "--out", str(out))
+        _one_line_error(result, 3, "in use by pid", str(os.getpid()))
+        resumed = _cli(str(source), "--out", str(out), "--resume")
+        _one_line_error(resumed, 3, "in use by pid")
+    finally:
+        unlock_directory(held)
+    (out / LOCK).write_text("999999999\n")  # left by a process that no longer exists
+    assert _cli(str(source), "--out", str(out)).returncode == 0
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def test_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    import pyarrow.parquet as pq
+
+    from ngap.audit.synthetic import generate
+
+    source = tmp_path / "in.parquet"
+    pq.write_table(generate(4000, seed=5), source)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ngap", "audit", str(source), "--out", str(tmp_path / "o"),
+         "--workers", "2", "--chunk-rows", "200", "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    workers: set[int] = set()
+    while time.time() < deadline and len(workers) < 2 and process.poll() is None:
+        workers = _children(process.pid)
+        time.sleep(0.1)
+    assert len(workers) >= 2, "the workers did not start"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.1)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists()
+             and "Z" not in (Path(f"/proc/{w}") / "stat").read_text().split(")")[1][:3]]
+    assert not alive, f"orphan workers {alive}"
+
+
+def test_report_on_an_interrupted_audit_says_it_is_incomplete(tmp_path: Path) -> None:
+    source = EXAMPLES / "encounters.csv"
+    out = tmp_path / "o"
+    run_audit(Settings(inputs=[source], out=out, chunk_rows=10, report=False))
+    _interrupted(out)
+    result = runner.invoke(app, ["report", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["complete"] is False
+    assert summary["progress"] == {"chunks": 3, "rows_in": 26, "rows_out": 26}
+    assert "Audit incomplet / incomplete audit" in (out / "report.html").read_text()
+    finished = tmp_path / "f"
+    run_audit(Settings(inputs=[source], out=finished, chunk_rows=10))
+    complete = json.loads((finished / "summary.json").read_text())
+    assert complete["complete"] is True
+    assert "incomplete audit" not in (finished / "report.html").read_text()
+
+
+# ------------------------------------------------------------------ 5. environment faults
+def test_disk_full_and_read_only_directory_exit_3_in_one_line(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import errno
+
+    from ngap.audit import runner as engine
+
+    source = _write(tmp_path / "t.csv", "id,date,claimed\nA,2025-03-05,G\n")
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "o1" / "x"))
+
+    def read_only(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / "o2" / "m"))
+
+    wide = CliRunner()
+    monkeypatch.setattr(engine, "_write_parquet", full)
+    result = wide.invoke(app, ["audit", str(source), "--out", str(tmp_path / "o1"), "--quiet"])
+    assert result.exit_code == 3
+    text = " ".join(result.output.split())
+    assert "no space left" in text and "Traceback" not in text
+    monkeypatch.setattr(engine, "_write_json", read_only)
+    result = wide.invoke(app, ["audit", str(source), "--out", str(tmp_path / "o2"), "--quiet"])
+    assert result.exit_code == 3
+    assert "Read-only file system" in " ".join(result.output.split())
+    debug = wide.invoke(
+        app, ["audit", str(source), "--out", str(tmp_path / "o3"), "--quiet", "--debug"]
+    )
+    assert isinstance(debug.exception, OSError)
+
+
+# ------------------------------------------------------------------ 7. the situation cache
+def test_cache_option_is_used_and_its_key_is_private(tmp_path: Path) -> None:
+    import stat
+
+    source = _write(tmp_path / "t.csv", "id,date,claimed\nA,2025-03-05,G\n")
+    cache = tmp_path / "keep" / "cache.sqlite"
+    result = runner.invoke(
+        app, ["audit", str(source), "--out", str(tmp_path / "o"), "--cache", str(cache),
+              "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    assert cache.is_file() and not (tmp_path / "o" / "situations.sqlite").exists()
+    key = cache.with_name("cache.sqlite.key")
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_an_edited_or_malformed_cache_row_is_a_miss(
+    nomenclature: Nomenclature, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    import pyarrow as pa
+
+    from ngap.audit.batches import RawBatch
+    from ngap.audit.core import Auditor
+    from ngap.audit.situations import SituationCache
+
+    table = pa.table({
+        "id": ["V1", "V2"], "date": ["2025-03-05", "2025-03-05"], "place": ["office", "office"],
+        "patient_birth_date": ["1980-01-01", "1980-01-01"], "done": ["consultation"] * 2,
+        "claimed": ["G;G", "VG"],
+    })
+    path = tmp_path / "s.sqlite"
+    first = Auditor(nomenclature, cache=SituationCache(path)).audit(RawBatch("in", 1, table))
+    want = first.column("status").to_pylist()
+    assert want == ["violation", "violation"]
+    db = sqlite3.connect(path)
+    rows = db.execute("SELECT key, verdict FROM verdicts").fetchall()
+    assert len(rows) == 2
+    # Someone without the key turns the verdicts into valid ones: their MACs fail.
+    for key, verdict in rows:
+        forged = json.loads(verdict) | {"status": "valid", "rules": ""}
+        db.execute("UPDATE verdicts SET verdict = ? WHERE key = ?", (json.dumps(forged), key))
+    db.commit()
+    again = Auditor(nomenclature, cache=SituationCache(path))
+    assert again.audit(RawBatch("in", 1, table)).column("status").to_pylist() == want
+    assert again.solved == 2
+    # Rows with a valid MAC but a malformed verdict (another writer): misses as well.
+    from ngap.audit.core import _from_json, _to_json
+
+    cache = SituationCache(tmp_path / "t.sqlite", stamp="x")
+    key = ("k",)
+    text = '["k"]'
+    assert cache._db is not None
+    cache._db.execute("INSERT INTO verdicts VALUES (?, ?, ?)",
+                      (text, "{not json", cache._mac(text, "{not json")))
+    assert cache.get(key) is None
+    good = _to_json(again.judge(next(iter(again.memo)), None))
+    assert _from_json(dict(good)) is not None
+    for broken in ({**good, "status": 3}, {**good, "status": "fine"},
+                   {**good, "claimed_cents": "12"}, {**good, "line_codes": ["G"], "line_cents": []},
+                   {k: v for k, v in good.items() if k != "lines"}, [good]):
+        assert _from_json(broken) is None, broken
