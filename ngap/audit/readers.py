@@ -219,15 +219,21 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
     source = str(path)
     skipped: list[BadRow] = []
 
+    spans: dict[int, int] = {}
+    """Line breaks inside the text of each skipped record (by record number)."""
+
     def on_invalid(row: Any) -> str:
         line = row.number
+        record = (line - 1) if line else -1
+        text = row.text or ""
+        spans[record] = text.count("\n")
         skipped.append(
             BadRow(
                 source,
-                row=(line - 1) if line else -1,
-                reason=f"line {line}: {row.actual_columns} fields where the header has "
+                row=record,
+                reason=f"{row.actual_columns} fields where the header has "
                 f"{row.expected_columns}",
-                id=(row.text or "").split(delimiter, 1)[0].strip('"') or None,
+                id=text.split(delimiter, 1)[0].strip('"') or None,
                 line=line,
             )
         )
@@ -265,6 +271,7 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
         stream.close()
         raise
     unknown = unknown_columns(names)
+    physical = _PhysicalLines()
     cursor = 1
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
@@ -279,7 +286,7 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
         bad = [b for b in skipped if last or b.row < cursor]
         skipped[:] = [b for b in skipped if not (last or b.row < cursor)]
         out = _decode(table, source, numbers, repeated)
-        out.bad = bad
+        out.bad = physical.place(table, numbers, bad, spans, out)
         out.unknown_columns = unknown
         pending, pending_rows = [], 0
         return out
@@ -292,6 +299,70 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
                 yield from _split(flush(last=False), chunk_rows)
         if pending or skipped:
             yield from _split(flush(last=True), chunk_rows)
+
+
+class _PhysicalLines:
+    """Physical line numbers of CSV records, line breaks inside quoted cells counted.
+
+    A quote left open swallows every line up to the next quote: the parser then sees one record
+    (of the right width or not) where the file has many lines.  Such a record is bad input
+    naming the physical lines it covers, so that no line disappears unseen.  Blank lines are no
+    records and are not counted (the header is line 1).
+    """
+
+    def __init__(self) -> None:
+        self.extra = 0
+        """Line breaks inside the records read so far."""
+
+    def place(
+        self,
+        table: pa.Table,
+        numbers: np.ndarray,
+        bad: list[BadRow],
+        spans: dict[int, int],
+        out: RawBatch,
+    ) -> list[BadRow]:
+        """Give the bad records of a flush their physical lines; report good rows whose
+        encounter cells hold a line break (the row stays, as bad input)."""
+        breaks = np.zeros(table.num_rows, dtype=np.int64)
+        broken: dict[int, list[str]] = {}
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+                continue
+            counts = pc.fill_null(pc.count_substring(column, "\n"), 0).to_numpy(
+                zero_copy_only=False
+            )
+            breaks += counts.astype(np.int64)
+            if name in INPUT_COLUMNS:
+                for i in np.flatnonzero(counts).tolist():
+                    broken.setdefault(i, []).append(name)
+        events = sorted(
+            [(int(n), int(b), i, None) for i, (n, b) in enumerate(zip(numbers, breaks,
+                                                                          strict=True))]
+            + [(b.row, spans.pop(b.row, 0), -1, b) for b in bad],
+            key=lambda e: e[0],
+        )
+        placed: list[BadRow] = []
+        errors = out.errors.to_pylist() if out.errors is not None else [None] * table.num_rows
+        for record, count, index, row in events:
+            first = 1 + record + self.extra
+            where = f"line {first}" if count == 0 else f"lines {first}-{first + count}"
+            self.extra += count
+            if row is not None:
+                placed.append(
+                    BadRow(row.source, row.row, f"{where}: {row.reason}"
+                           + ("; a quote left open swallows the lines after it" if count else ""),
+                           row.id, first)
+                )
+            elif index in broken:
+                message = (
+                    f"{where}: {', '.join(broken[index])} holds a line break: a quote left open "
+                    "swallows the lines after it"
+                )
+                errors[index] = message if errors[index] is None else f"{errors[index]}; {message}"
+        if broken:
+            out.errors = pa.array(errors, pa.string())
+        return placed
 
 
 def _skip(row: Any) -> str:

@@ -569,3 +569,29 @@ def test_an_edited_or_malformed_cache_row_is_a_miss(
                    {**good, "claimed_cents": "12"}, {**good, "line_codes": ["G"], "line_cents": []},
                    {k: v for k, v in good.items() if k != "lines"}, [good]):
         assert _from_json(broken) is None, broken
+
+
+# ------------------------------------------------------------------ 2. physical CSV lines
+def test_a_stray_quote_is_bad_input_naming_the_lines_it_swallows(tmp_path: Path) -> None:
+    lines = ["id,date,claimed"] + [f"E{i},2025-03-05,G" for i in range(2, 10_001)]
+    lines[4999] = 'E5000,"2025-03-05,G'  # physical line 5000 opens a quote never closed
+    source = _write(tmp_path / "stray.csv", "\n".join(lines) + "\n")
+    rows = _audit(tmp_path, source)
+    assert len(rows) == 4998 + 1
+    (bad,) = [r for r in rows if r["status"] == "bad_input"]
+    assert bad["id"] == "E5000"
+    assert bad["reason"].startswith("lines 5000-10000:") and "quote left open" in bad["reason"]
+    assert bad["source_lines"] == "5000"
+    # A quote closed further down: the swallowed lines are named, the lines after it keep
+    # their own physical numbers.
+    closed = _write(
+        tmp_path / "closed.csv",
+        'id,date,claimed,notes\nA,2025-03-05,G,"two\nlines"\nB,2025-03-05,G,x\n'
+        'C,"2025-03-05,G,x\nD,2025-03-05,G,x\nE,2025-03-05",G,x\nF,2025-03-05,G,x\n'
+        "G,2025-03-05,G;G;H,x\n",
+    )
+    rows = {r["id"]: r for r in _audit(tmp_path / "c", closed)}
+    assert rows["A"]["status"] != "bad_input"  # a line break in a notes cell is no problem
+    assert rows["C"]["status"] == "bad_input"
+    assert rows["C"]["reason"].startswith("lines 5-7: date holds a line break")
+    assert [rows[k]["row"] for k in "ABCFG"] == [1, 2, 3, 4, 5]
