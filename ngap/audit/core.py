@@ -59,6 +59,21 @@ class Verdict:
     line_cents: tuple[int | None, ...]
     line_records: tuple[str | None, ...] = ()
 
+    @property
+    def difference_certain_cents(self) -> int | None:
+        """The difference whatever the unknown context: all of it when the optimum assumed
+        nothing; over-coding always (claimed above even the most favourable optimum)."""
+        diff = self.difference_cents
+        if diff is None:
+            return None
+        return diff if not self.optimum_assumes or diff > 0 else 0
+
+    @property
+    def difference_if_context_cents(self) -> int | None:
+        """Under-coding that exists only if the unknown context was as ``optimum_assumes``."""
+        certain = self.difference_certain_cents
+        return None if certain is None else (self.difference_cents or 0) - certain
+
 
 OUTPUT_SCHEMA = pa.schema(
     [
@@ -327,6 +342,8 @@ class Auditor:
             "claimed_cents": pick("claimed_cents"),
             "optimal_cents": pick("optimal_cents"),
             "difference_cents": pick("difference_cents"),
+            "difference_certain_cents": pick("difference_certain_cents"),
+            "difference_if_context_cents": pick("difference_if_context_cents"),
             "optimum_assumes": pick("optimum_assumes"),
             "reason": errors,
             "notes": text("_notes"),
@@ -362,6 +379,8 @@ class Auditor:
             "claimed_cents",
             "optimal_cents",
             "difference_cents",
+            "difference_certain_cents",
+            "difference_if_context_cents",
         ):
             columns[name] = pc.if_else(bad, pa.scalar(None, columns[name].type), columns[name])
         return pa.table([columns[f.name].cast(f.type) for f in OUTPUT_SCHEMA], schema=OUTPUT_SCHEMA)

@@ -35,7 +35,7 @@ FINDINGS_LIMIT = 500
 CODES_LIMIT = 200
 IDS_SHOWN = 50
 """Encounter ids shown per finding in the HTML (the JSON keeps them all)."""
-INT_COLUMNS = {"row", "claimed_cents", "optimal_cents", "difference_cents"}
+INT_COLUMNS = {"row", *(c for c in OUTPUT_COLUMNS if c.endswith("_cents"))}
 FINDINGS_COLUMNS = {
     "rule": "VARCHAR",
     "patient_id": "VARCHAR",
@@ -266,6 +266,10 @@ def _money(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
           coalesce(sum({UNDER}) FILTER (WHERE {NO_ASSUMPTION}), 0) AS undercoding_certain_cents,
           coalesce(sum({UNDER}) FILTER (WHERE NOT {NO_ASSUMPTION}), 0)
             AS undercoding_if_context_cents,
+          coalesce(sum(difference_certain_cents), 0) AS difference_certain_cents,
+          coalesce(sum(difference_if_context_cents), 0) AS difference_if_context_cents,
+          coalesce(sum(greatest(coalesce(difference_certain_cents, 0), 0)), 0)
+            AS overcoding_certain_cents,
           count(difference_cents) AS priced_encounters,
           count(*) FILTER (WHERE difference_cents > 0) AS overcoding_encounters,
           count(*) FILTER (WHERE difference_cents < 0) AS undercoding_encounters,
@@ -829,11 +833,19 @@ def _summary_html(s: dict[str, Any]) -> str:
     for key, n in status.items():
         label = names.get(key, _esc(key))
         lines.append((f"— {label}", f"{integer(n)} ({_share(n, rows)})"))
-    net = money["claimed_cents"] - money["optimal_cents"]
     lines += [
         ("Montant facturé / claimed", euros(money["claimed_cents"])),
         ("Cotation optimale / optimal", euros(money["optimal_cents"])),
-        ("Écart net / net difference (claimed − optimal)", euros(net)),
+        (
+            "Écart certain / certain difference (quel que soit le contexte inconnu / whatever "
+            "the unknown context)",
+            euros(money["difference_certain_cents"]),
+        ),
+        (
+            "Écart si le contexte inconnu le permet / difference only if the unknown context "
+            "allows",
+            euros(money["difference_if_context_cents"]),
+        ),
         (
             "Sur-cotation / over-coding",
             f"{euros(money['overcoding_cents'])} "

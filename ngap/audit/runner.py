@@ -37,10 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ngap.audit import AuditFault
 from ngap.audit.batches import RawBatch
+from ngap.audit.columns import LIST_SEPARATORS, OUTPUT_TYPES
 from ngap.audit.core import OUTPUT_SCHEMA, Auditor, lines_of
 from ngap.audit.readers import DEFAULT_CHUNK, detect_format, read
 from ngap.audit.situations import SituationCache
@@ -547,7 +549,11 @@ def finish(
         if fmt != "parquet":
             export(iter(findings.to_batches()), findings.schema, out / f"findings.{fmt}", fmt)
     across_rules = _excess_rules(findings)
-    export(_public_batches(parts, across_rules), _public_schema(), out / f"encounters.{fmt}", fmt)
+    batches = _public_batches(parts, across_rules)
+    schema = _public_schema()
+    if fmt == "parquet":
+        batches, schema = (typed_batch(b) for b in batches), typed_schema()
+    export(batches, schema, out / f"encounters.{fmt}", fmt)
     return {
         "across_s": round(across_s, 3),
         "export_s": round(time.perf_counter() - begun - across_s, 3),
@@ -623,8 +629,56 @@ def _public_batches(parts: list[Path], across: dict[str, str]) -> Iterator[pa.Re
             )
 
 
+def typed_schema() -> pa.Schema:
+    """``encounters.parquet``: the types ``columns.OUTPUT_TYPES`` declares."""
+    kinds = {"int": pa.int64(), "date": pa.date32(), "list": pa.list_(pa.string())}
+    return pa.schema(
+        [pa.field(f.name, kinds.get(OUTPUT_TYPES.get(f.name, ""), f.type))
+         for f in _public_schema()]
+    )
+
+
+def typed_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A flat (text) batch of audit rows with the declared types: dates as date32 (null when
+    the input held no date), lists split on their separator."""
+    schema = typed_schema()
+    columns = []
+    for field_, column in zip(schema, batch.columns, strict=True):
+        kind = OUTPUT_TYPES.get(field_.name)
+        if kind == "date":
+            valid = pc.fill_null(pc.match_substring_regex(column, r"^\d{4}-\d{2}-\d{2}$"), False)
+            text = pc.if_else(valid, column, pa.scalar(None, pa.string()))
+            parsed = pc.strptime(text, "%Y-%m-%d", "s", error_is_null=True)
+            column = pc.cast(parsed, pa.date32())
+        elif kind == "list":
+            separator = LIST_SEPARATORS.get(field_.name, ";")
+            split = pc.split_pattern(column, separator)
+            empty = pc.fill_null(pc.equal(column, ""), False)
+            column = pc.if_else(empty, pa.scalar([], pa.list_(pa.string())), split)
+        columns.append(column.cast(field_.type))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+FORMULA_START = r"^[=+\-@\t\r]"
+"""A text cell starting with = + - @ tab or CR is a formula to a spreadsheet (OWASP CSV
+injection)."""
+
+
+def neutralise(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Text cells that a spreadsheet would run as a formula, prefixed with ``'`` (CSV only):
+    an id ``=HYPERLINK(...)`` from an input file must stay text in the auditor's spreadsheet."""
+    columns = []
+    for column in batch.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            risky = pc.fill_null(pc.match_substring_regex(column, FORMULA_START), False)
+            column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
 def export(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, fmt: str) -> None:
-    """Stream batches into one file of the chosen format (atomically)."""
+    """Stream batches into one file of the chosen format (atomically).  CSV cells that would
+    be formulas are neutralised (``neutralise``)."""
     tmp = path.with_name(f".{path.name}.tmp")
     if fmt == "parquet":
         with pq.ParquetWriter(tmp, schema) as writer:
@@ -635,13 +689,13 @@ def export(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, fmt
 
         with pacsv.CSVWriter(tmp, schema) as writer:
             for batch in batches:
-                writer.write_batch(batch)
+                writer.write_batch(neutralise(batch))
     else:
         with tmp.open("w", encoding="utf-8") as handle:
             for batch in batches:
                 for row in batch.to_pylist():
                     handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, path)
+    _publish(tmp, path)
 
 
 def count_records(paths: list[Path]) -> int | None:

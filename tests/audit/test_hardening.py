@@ -595,3 +595,74 @@ def test_a_stray_quote_is_bad_input_naming_the_lines_it_swallows(tmp_path: Path)
     assert rows["C"]["status"] == "bad_input"
     assert rows["C"]["reason"].startswith("lines 5-7: date holds a line break")
     assert [rows[k]["row"] for k in "ABCFG"] == [1, 2, 3, 4, 5]
+
+
+# ------------------------------------------------------------------ 8. output forms
+def test_csv_output_neutralises_formulas_and_parquet_output_is_typed(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from ngap.audit.columns import OUTPUT_TYPES
+
+    source = _write(
+        tmp_path / "f.csv",
+        'id,date,claimed\n=HYPERLINK("http://x"),2025-03-05,G\n@SUM(A1),2025-03-05,G;G\n'
+        "+1,2025-03-05,G\n-2,2025-03-05,G\nplain,2025-03-05,G\nbad,2024-09-31,G\n",
+    )
+    for fmt in ("csv", "parquet"):
+        run_audit(Settings(inputs=[source], out=tmp_path / fmt, format=fmt, report=False))
+    flat = pacsv.read_csv(
+        tmp_path / "csv" / "encounters.csv",
+        convert_options=pacsv.ConvertOptions(column_types={"id": pa.string()}),
+    )
+    assert flat.column("id").to_pylist() == [
+        "'=HYPERLINK(\"http://x\")", "'@SUM(A1)", "'+1", "'-2", "plain", "bad"
+    ]
+    assert flat.column("claimed").to_pylist()[1] == "G;G"
+    typed = pq.read_table(tmp_path / "parquet" / "encounters.parquet")
+    kinds = {"int": pa.int64(), "date": pa.date32(), "list": pa.list_(pa.string())}
+    for name, kind in OUTPUT_TYPES.items():
+        assert typed.schema.field(name).type == kinds[kind], name
+    rows = typed.to_pylist()
+    assert rows[0]["id"] == '=HYPERLINK("http://x")'  # Parquet is no spreadsheet: kept as is
+    assert rows[1]["claimed"] == ["G", "G"] and rows[1]["rules"] == ["repeated_line"]
+    assert rows[1]["date"] == dt.date(2025, 3, 5)
+    assert rows[5]["status"] == "bad_input" and rows[5]["date"] is None
+    assert rows[4]["rules"] == [] and rows[4]["across_rules"] is None
+
+
+# ------------------------------------------------------------------ 9. money split
+def test_money_is_split_into_certain_and_only_if_context(tmp_path: Path) -> None:
+    source = _write(
+        tmp_path / "m.csv",
+        "id,date,time,place,patient_birth_date,practitioner_sector,done,claimed,"
+        "circumstances_emergency\n"
+        # certain over-coding: a repeated G whatever the context (nothing unknown here)
+        "M1,2025-03-05,10:00,office,1980-01-01,1,consultation,G;G,false\n"
+        # nothing unknown, valid: no difference at all
+        "M2,2025-03-05,10:00,office,1980-01-01,1,consultation,G,false\n"
+        # urgency unknown at night: the optimum needs it, under-coding only if it was urgent
+        "M3,2025-03-05,22:00,office,1980-01-01,1,consultation,G,\n",
+    )
+    rows = {r["id"]: r for r in _audit(tmp_path, source)}
+    m1, m2, m3 = rows["M1"], rows["M2"], rows["M3"]
+    assert m1["difference_cents"] == m1["difference_certain_cents"] == G_2025
+    assert m1["difference_if_context_cents"] == 0 and m1["optimum_assumes"] == ""
+    assert m2["difference_cents"] == m2["difference_certain_cents"] == 0
+    assert m3["optimum_assumes"] != ""
+    assert m3["difference_cents"] < 0
+    assert m3["difference_certain_cents"] == 0
+    assert m3["difference_if_context_cents"] == m3["difference_cents"]
+    out = tmp_path / "out"
+    from ngap.audit.report import build_report
+
+    money = build_report(out)["money"]
+    assert money["difference_certain_cents"] == G_2025
+    assert money["difference_if_context_cents"] == m3["difference_cents"]
+    assert money["overcoding_certain_cents"] == G_2025
+    page = " ".join((out / "report.html").read_text().split())
+    assert "Écart certain / certain difference" in page
+    assert "net difference" not in page
