@@ -448,7 +448,7 @@ def _first_batches(
 ) -> tuple[duckdb.DuckDBPyConnection, Iterator[pa.RecordBatch], list[str]]:
     """Run the grouping (the whole scan happens before the first batch), UTF-8 then Latin-1."""
     notes: list[str] = []
-    encodings = ("utf-8", "latin-1")
+    encodings: tuple[str, ...] = ("utf-8", "latin-1")
     if not source.parquet and not _is_utf8(source.path):
         encodings, notes = ("latin-1",), [LATIN1_NOTE]
     for encoding in encodings:

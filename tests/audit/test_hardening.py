@@ -323,7 +323,7 @@ def test_a_stray_part_not_in_the_manifest_is_not_read(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ 4. resume, lock, workers
 def _interrupted(out: Path) -> dict[str, Any]:
     """Make a finished audit look interrupted (as after kill -9 before the end)."""
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest: dict[str, Any] = json.loads((out / "manifest.json").read_text())
     manifest.pop("finished")
     (out / "manifest.json").write_text(json.dumps(manifest))
     (out / "encounters.parquet").unlink()
@@ -590,11 +590,11 @@ def test_a_stray_quote_is_bad_input_naming_the_lines_it_swallows(tmp_path: Path)
         'C,"2025-03-05,G,x\nD,2025-03-05,G,x\nE,2025-03-05",G,x\nF,2025-03-05,G,x\n'
         "G,2025-03-05,G;G;H,x\n",
     )
-    rows = {r["id"]: r for r in _audit(tmp_path / "c", closed)}
-    assert rows["A"]["status"] != "bad_input"  # a line break in a notes cell is no problem
-    assert rows["C"]["status"] == "bad_input"
-    assert rows["C"]["reason"].startswith("lines 5-7: date holds a line break")
-    assert [rows[k]["row"] for k in "ABCFG"] == [1, 2, 3, 4, 5]
+    by_id = {r["id"]: r for r in _audit(tmp_path / "c", closed)}
+    assert by_id["A"]["status"] != "bad_input"  # a line break in a notes cell is no problem
+    assert by_id["C"]["status"] == "bad_input"
+    assert by_id["C"]["reason"].startswith("lines 5-7: date holds a line break")
+    assert [by_id[k]["row"] for k in "ABCFG"] == [1, 2, 3, 4, 5]
 
 
 # ------------------------------------------------------------------ 8. output forms
