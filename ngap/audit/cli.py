@@ -215,13 +215,21 @@ def _audit(
 def report_command(
     directory: Annotated[Path, typer.Argument(help="Output directory of ngap audit.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an internal error.")
+    ] = False,
 ) -> None:
     """(Re)build summary.json and report.html of an audit directory."""
     from ngap.audit.report import build_report
 
     if not (directory / "parts").is_dir():
         raise _fail(f"{directory}: not an audit directory (no parts/)")
-    summary = build_report(directory)
+    try:
+        summary = build_report(directory)
+    except Exception as error:
+        if debug:
+            raise
+        raise _fault(error) from None
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     else:
