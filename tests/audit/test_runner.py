@@ -23,9 +23,10 @@ NGAP = [sys.executable, "-m", "ngap.cli"]
 
 
 def _audit(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    result: subprocess.CompletedProcess[str] = subprocess.run(
         [*NGAP, "audit", *args], capture_output=True, text=True, check=False, **kwargs  # type: ignore[call-overload]
     )
+    return result
 
 
 def test_examples_every_row_out_in_each_format(tmp_path: Path) -> None:
