@@ -150,7 +150,10 @@ OUTPUT_COLUMNS: dict[str, str] = {
 """The audit output, one row per input encounter (rows in = rows out)."""
 
 OUTPUT_COLUMNS["notes"] = "Remarks of the reader (e.g. SNDS lines whose nature maps to no code)."
-OUTPUT_COLUMNS["source_lines"] = "Input lines the encounter was built from (line-level input)."
+OUTPUT_COLUMNS["source_lines"] = (
+    "Input lines the row was read from: the lines of an SNDS encounter, the physical line(s) of "
+    "a CSV record (line breaks in quoted cells counted), the line of an unreadable record."
+)
 EXPORT_ONLY_COLUMNS: dict[str, str] = {
     "across_rules": "Rules across encounters (freq_*) this encounter was billed in excess of, "
     "';'-separated; details in findings.*",

@@ -347,7 +347,8 @@ class Auditor:
             "optimum_assumes": pick("optimum_assumes"),
             "reason": errors,
             "notes": text("_notes"),
-            "source_lines": text("_lines"),
+            # Line-level input: the lines grouped; CSV: the physical line(s) of the record.
+            "source_lines": text("_lines" if "_lines" in table.column_names else "_source_lines"),
             "_household_id": text("household_id"),
             "_stay_id": text("stay_id"),
             "_place": text("place"),

@@ -301,6 +301,10 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
             yield from _split(flush(last=True), chunk_rows)
 
 
+SOURCE_LINES = "_source_lines"
+"""Internal column: the physical line(s) of each CSV record (``source_lines`` of the output)."""
+
+
 class _PhysicalLines:
     """Physical line numbers of CSV records, line breaks inside quoted cells counted.
 
@@ -344,10 +348,13 @@ class _PhysicalLines:
         )
         placed: list[BadRow] = []
         errors = out.errors.to_pylist() if out.errors is not None else [None] * table.num_rows
+        lines: list[str | None] = [None] * table.num_rows
         for record, count, index, row in events:
             first = 1 + record + self.extra
             where = f"line {first}" if count == 0 else f"lines {first}-{first + count}"
             self.extra += count
+            if row is None:
+                lines[index] = ";".join(str(n) for n in range(first, first + count + 1))
             if row is not None:
                 placed.append(
                     BadRow(row.source, row.row, f"{where}: {row.reason}"
@@ -362,6 +369,7 @@ class _PhysicalLines:
                 errors[index] = message if errors[index] is None else f"{errors[index]}; {message}"
         if broken:
             out.errors = pa.array(errors, pa.string())
+        out.table = out.table.append_column(SOURCE_LINES, pa.array(lines, pa.string()))
         return placed
 
 

@@ -595,6 +595,8 @@ def test_a_stray_quote_is_bad_input_naming_the_lines_it_swallows(tmp_path: Path)
     assert by_id["C"]["status"] == "bad_input"
     assert by_id["C"]["reason"].startswith("lines 5-7: date holds a line break")
     assert [by_id[k]["row"] for k in "ABCFG"] == [1, 2, 3, 4, 5]
+    # Every CSV row names its physical line(s), line breaks inside quoted cells counted.
+    assert [by_id[k]["source_lines"] for k in "ABCFG"] == ["2;3", "4", "5;6;7", "8", "9"]
 
 
 # ------------------------------------------------------------------ 8. output forms
