@@ -1,12 +1,15 @@
 """``ngap audit`` and ``ngap report``: the batch audit on the command line.
 
 Exit status: 0 the audit ran (whatever it found), 2 the command could not run (no such file,
-an output directory holding another audit, a resume whose inputs changed...).
+an output directory holding another audit, a resume whose inputs changed...), 3 an environment
+fault or internal error (disk full, read-only directory, output directory in use): one line,
+the traceback only with ``--debug``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ngap.audit import AuditFault
 from ngap.io import InputError
 
 err = Console(stderr=True)
@@ -67,9 +71,63 @@ def audit_command(
             help="Situation cache (SQLite) to keep between audits; default: DIR/situations.sqlite.",
         ),
     ] = None,
+    null: Annotated[
+        str | None,
+        typer.Option(
+            "--null",
+            help="Cell texts that mean unknown besides the empty cell, comma-separated "
+            "(e.g. NA,NULL); default: none.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an internal error.")
+    ] = False,
 ) -> None:
     """Audit coded encounters in bulk against the rules of each encounter's date."""
+    try:
+        _audit(inputs, out_dir, fmt, engine, workers, resume, chunk_rows, today, cache, null,
+               quiet)
+    except typer.Exit:
+        raise
+    except AuditFault as error:
+        if debug:
+            raise
+        err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        raise typer.Exit(3) from None
+    except Exception as error:
+        if debug:
+            raise
+        raise _fault(error) from None
+
+
+def _fault(error: BaseException) -> typer.Exit:
+    """An environment fault or internal error: one line, exit 3 (``--debug`` for the trace)."""
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        what = error.strerror or str(error)
+        message = f"{where}{what}"
+        if error.errno == errno.ENOSPC:
+            message = f"no space left on the device ({message})"
+    else:
+        message = f"internal error: {type(error).__name__}: {error}"
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    return typer.Exit(3)
+
+
+def _audit(
+    inputs: list[Path],
+    out_dir: Path,
+    fmt: str,
+    engine: str,
+    workers: int,
+    resume: bool,
+    chunk_rows: int,
+    today: str | None,
+    cache: Path | None,
+    null: str | None,
+    quiet: bool,
+) -> None:
     from ngap.audit.runner import Progress as Hooks
     from ngap.audit.runner import Settings, count_records, run_audit
 
@@ -80,8 +138,15 @@ def audit_command(
     if workers < 1 or chunk_rows < 1:
         raise _fail("--workers and --chunk-rows must be at least 1")
     for path in inputs:
+        if path.is_dir():
+            raise _fail(f"{path}: is a directory, not an input file")
         if not path.is_file():
             raise _fail(f"{path}: no such file")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise _fail(f"--out {out_dir}: exists and is not a directory")
+    if out_dir.is_symlink() and not out_dir.exists():
+        raise _fail(f"--out {out_dir}: a symbolic link to nothing")
+    nulls = tuple(n.strip() for n in (null or "").split(",") if n.strip())
     if fmt not in ("parquet", "csv", "jsonl"):
         raise _fail(f"unknown output format {fmt!r}; expected parquet, csv or jsonl")
     if engine not in ("local", "spark"):
@@ -94,6 +159,8 @@ def audit_command(
         resume=resume,
         chunk_rows=chunk_rows,
         today=day,
+        cache=cache,
+        nulls=nulls,
     )
     try:
         if engine == "spark":
@@ -148,13 +215,21 @@ def audit_command(
 def report_command(
     directory: Annotated[Path, typer.Argument(help="Output directory of ngap audit.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an internal error.")
+    ] = False,
 ) -> None:
     """(Re)build summary.json and report.html of an audit directory."""
     from ngap.audit.report import build_report
 
     if not (directory / "parts").is_dir():
         raise _fail(f"{directory}: not an audit directory (no parts/)")
-    summary = build_report(directory)
+    try:
+        summary = build_report(directory)
+    except Exception as error:
+        if debug:
+            raise
+        raise _fault(error) from None
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     else:

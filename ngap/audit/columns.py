@@ -139,18 +139,48 @@ OUTPUT_COLUMNS: dict[str, str] = {
     "claimed_cents": "Total of the claim at the rules of its date (opposable rate).",
     "optimal_cents": "Total of the best legitimate cotation for what was done.",
     "difference_cents": "claimed - optimal: > 0 over-coding, < 0 under-coding.",
+    "difference_certain_cents": "The part of the difference that holds whatever the unknown "
+    "context: all of it when the optimum assumed nothing, and any over-coding (claimed above "
+    "the best the most favourable context allows); 0 otherwise.",
+    "difference_if_context_cents": "The rest: under-coding that exists only if the unknown "
+    "context was as optimum_assumes says.",
     "optimum_assumes": "Unknown context the optimum relied on (dimension=value), ';'-separated.",
     "reason": "For bad_input: what is wrong, with the column.",
 }
 """The audit output, one row per input encounter (rows in = rows out)."""
 
 OUTPUT_COLUMNS["notes"] = "Remarks of the reader (e.g. SNDS lines whose nature maps to no code)."
-OUTPUT_COLUMNS["source_lines"] = "Input lines the encounter was built from (line-level input)."
+OUTPUT_COLUMNS["source_lines"] = (
+    "Input lines the row was read from: the lines of an SNDS encounter, the physical line(s) of "
+    "a CSV record (line breaks in quoted cells counted), the line of an unreadable record."
+)
 EXPORT_ONLY_COLUMNS: dict[str, str] = {
     "across_rules": "Rules across encounters (freq_*) this encounter was billed in excess of, "
     "';'-separated; details in findings.*",
 }
 """Columns of ``encounters.<format>`` added when the rules across encounters are known."""
+
+OUTPUT_TYPES: dict[str, str] = {
+    "row": "int",
+    "date": "date",
+    "claimed": "list",
+    "rules": "list",
+    "messages": "list",
+    "lines": "list",
+    "claimed_cents": "int",
+    "optimal_cents": "int",
+    "difference_cents": "int",
+    "difference_certain_cents": "int",
+    "difference_if_context_cents": "int",
+    "source_lines": "list",
+    "across_rules": "list",
+}
+"""Type of each column of ``encounters.parquet`` (every other column is text): ``int`` int64,
+``date`` date32 (null when the input's date is no date), ``list`` list<string>.  CSV and JSONL
+keep the flat text form: lists joined by ``LIST_SEPARATORS`` (``;`` unless listed)."""
+
+LIST_SEPARATORS: dict[str, str] = {"messages": " | "}
+"""How a list column is joined in the flat text form."""
 
 LINE_COLUMNS: dict[str, str] = {
     "id": "Encounter id.",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,12 @@ from ngap.audit.columns import LINE_COLUMNS, OUTPUT_COLUMNS
 from ngap.audit.contexts import ContextDeriver, RowKey
 from ngap.audit.situations import SituationCache
 from ngap.model.context import Context
-from ngap.solver.engine import Nomenclature, UnknownCodeError
+from ngap.solver.engine import (
+    REPEATED_LINE_RULE,
+    SEPARATE_SESSIONS,
+    Nomenclature,
+    UnknownCodeError,
+)
 from ngap.solver.results import CheckResult
 
 DEFAULT_MEMO = 20_000
@@ -54,6 +59,21 @@ class Verdict:
     line_codes: tuple[str, ...]
     line_cents: tuple[int | None, ...]
     line_records: tuple[str | None, ...] = ()
+
+    @property
+    def difference_certain_cents(self) -> int | None:
+        """The difference whatever the unknown context: all of it when the optimum assumed
+        nothing; over-coding always (claimed above even the most favourable optimum)."""
+        diff = self.difference_cents
+        if diff is None:
+            return None
+        return diff if not self.optimum_assumes or diff > 0 else 0
+
+    @property
+    def difference_if_context_cents(self) -> int | None:
+        """Under-coding that exists only if the unknown context was as ``optimum_assumes``."""
+        certain = self.difference_certain_cents
+        return None if certain is None else (self.difference_cents or 0) - certain
 
 
 OUTPUT_SCHEMA = pa.schema(
@@ -117,33 +137,37 @@ class Auditor:
         self.hits = 0
 
     # ------------------------------------------------------------------ one situation
-    def judge(self, key: RowKey, day: dt.date | None) -> Verdict:
-        """The verdict for a row key (memoised: the date itself never changes the verdict)."""
-        found = self.memo.get(key)
+    def judge(self, key: RowKey, day: dt.date | None, sessions_known: bool = True) -> Verdict:
+        """The verdict for a row key (memoised: the date itself never changes the verdict).
+
+        ``sessions_known``: a row is one session (encounter tables), or a day of claim lines
+        where two identical codes may be two sessions (SNDS): part of the memo and cache key.
+        """
+        memo_key = key if sessions_known else (*key, "sessions_unknown")
+        found = self.memo.get(memo_key)
         if found is not None:
-            self.memo.move_to_end(key)
+            self.memo.move_to_end(memo_key)
             self.hits += 1
             return found
-        stored = self.cache.get(key) if self.cache is not None else None
-        if stored is not None:
-            verdict = _from_json(stored)
-        else:
-            verdict = self._solve(key, day)
+        stored = self.cache.get(memo_key) if self.cache is not None else None
+        verdict = _from_json(stored) if stored is not None else None
+        if verdict is None:
+            verdict = self._solve(key, day, sessions_known)
             self.solved += 1
             if self.cache is not None:
-                self.cache.put(key, _to_json(verdict))
-        self.memo[key] = verdict
+                self.cache.put(memo_key, _to_json(verdict))
+        self.memo[memo_key] = verdict
         if len(self.memo) > self.memo_size:
             self.memo.popitem(last=False)
         return verdict
 
-    def _solve(self, key: RowKey, day: dt.date | None) -> Verdict:
+    def _solve(self, key: RowKey, day: dt.date | None, sessions_known: bool = True) -> Verdict:
         ctx = self.deriver.context_of(key, day)
         done: tuple[str, ...] = key[-2] or ()
         claimed: tuple[str, ...] = key[-1]
         engine = self.nomenclature
         try:
-            result = engine.check_context(ctx, done, claimed)
+            result = engine.check_context(ctx, done, claimed, sessions_known=sessions_known)
         except UnknownCodeError as error:  # pre-validated; kept as a safety net
             return _bad(str(error))
         return self._verdict(ctx, done, result)
@@ -151,13 +175,17 @@ class Auditor:
     def _verdict(self, ctx: Context, done: Sequence[str], result: CheckResult) -> Verdict:
         engine = self.nomenclature
         claim = tuple(line.code for line in result.claimed.lines)
-        verdicts = self._line_verdicts(ctx, done, claim, result)
+        verdicts = self._repeat_aware_verdicts(ctx, done, claim, result)
         assumes = ""
         optimal = result.optimal
         if optimal is not None and optimal.assumed:
-            status, conditions = engine.judge_context(ctx, optimal.codes)
+            unique = tuple(dict.fromkeys(optimal.codes))
+            status, conditions = engine.judge_context(ctx, unique)
             if status == "conditional":
                 assumes = describe_conditions(conditions)
+            if SEPARATE_SESSIONS[0] in optimal.assumed:
+                dim, values = SEPARATE_SESSIONS
+                assumes = " & ".join(a for a in (assumes, f"{dim}={'|'.join(values)}") if a)
         return Verdict(
             status=result.status,
             era=str(ctx.era.index),
@@ -176,6 +204,24 @@ class Auditor:
             line_cents=tuple(line.amount_cents for line in result.claimed.lines),
             line_records=tuple(line.record for line in result.claimed.lines),
         )
+
+    def _repeat_aware_verdicts(
+        self, ctx: Context, done: Sequence[str], claim: tuple[str, ...], result: CheckResult
+    ) -> list[str]:
+        """Line verdicts where a repeated code's later lines carry the repeat's own verdict:
+        invalid (one session) or valid only if the acts were separate sessions."""
+        unique = tuple(dict.fromkeys(claim))
+        if len(unique) == len(claim):
+            return self._line_verdicts(ctx, done, claim, result)
+        dim, values = SEPARATE_SESSIONS
+        repeats = [v for v in result.violations if v.rule == REPEATED_LINE_RULE]
+        others = tuple(v for v in result.violations if v.rule != REPEATED_LINE_RULE)
+        conditions = {d: v for d, v in result.conditions.items() if d != dim}
+        base_status = "violation" if others else ("conditional" if conditions else "valid")
+        base = replace(result, status=base_status, violations=others, conditions=conditions)
+        first = self._line_verdicts(ctx, done, unique, base)
+        verdict = "invalid" if repeats else f"conditional:{dim}={'|'.join(values)}"
+        return first + [f"{code}:{verdict}" for code in claim[len(unique) :]]
 
     def _line_verdicts(
         self, ctx: Context, done: Sequence[str], claim: tuple[str, ...], result: CheckResult
@@ -217,6 +263,8 @@ class Auditor:
         keys = self.deriver.keys(table) if n else None
         verdicts: list[Verdict] = []
         inverse = np.zeros(n, dtype=np.int64)
+        # Claim lines grouped by day (``_lines``: SNDS) cannot tell one session from two.
+        sessions_known = "_lines" not in table.column_names
         if keys is not None:
             reader = batch.errors.to_pylist() if batch.errors is not None else [None] * n
             good = np.asarray(
@@ -233,7 +281,7 @@ class Auditor:
                     verdicts.append(_bad(""))
                     continue
                 key = tuple([table[code] for table, code in zip(tables, u, strict=True)])
-                verdicts.append(self.judge(key, dates.values[dates.codes[row]]))
+                verdicts.append(self.judge(key, dates.values[dates.codes[row]], sessions_known))
         if self.cache is not None:
             self.cache.flush()
         out = self._assemble(batch, keys, verdicts, inverse)
@@ -295,10 +343,13 @@ class Auditor:
             "claimed_cents": pick("claimed_cents"),
             "optimal_cents": pick("optimal_cents"),
             "difference_cents": pick("difference_cents"),
+            "difference_certain_cents": pick("difference_certain_cents"),
+            "difference_if_context_cents": pick("difference_if_context_cents"),
             "optimum_assumes": pick("optimum_assumes"),
             "reason": errors,
             "notes": text("_notes"),
-            "source_lines": text("_lines"),
+            # Line-level input: the lines grouped; CSV: the physical line(s) of the record.
+            "source_lines": text("_lines" if "_lines" in table.column_names else "_source_lines"),
             "_household_id": text("household_id"),
             "_stay_id": text("stay_id"),
             "_place": text("place"),
@@ -330,6 +381,8 @@ class Auditor:
             "claimed_cents",
             "optimal_cents",
             "difference_cents",
+            "difference_certain_cents",
+            "difference_if_context_cents",
         ):
             columns[name] = pc.if_else(bad, pa.scalar(None, columns[name].type), columns[name])
         return pa.table([columns[f.name].cast(f.type) for f in OUTPUT_SCHEMA], schema=OUTPUT_SCHEMA)
@@ -364,10 +417,40 @@ def _to_json(verdict: Verdict) -> dict[str, Any]:
     return data
 
 
-def _from_json(data: dict[str, Any]) -> Verdict:
-    for name in ("line_codes", "line_cents", "line_records"):
-        data[name] = tuple(data[name])
-    return Verdict(**data)
+_TEXT_FIELDS = ("status", "claimed", "rules", "articles", "messages", "conditions", "lines",
+                "optimum_assumes")
+_CENTS_FIELDS = ("claimed_cents", "optimal_cents", "difference_cents")
+STATUSES = frozenset({"valid", "conditional", "violation", "bad_input"})
+
+
+def _from_json(data: Any) -> Verdict | None:
+    """A verdict read back from the situation cache, or None when the row is malformed
+    (wrong keys or types, unknown status, lists of different lengths): a miss, solved again."""
+    if not isinstance(data, dict) or set(data) != set(Verdict.__dataclass_fields__):
+        return None
+
+    def text(value: Any) -> bool:
+        return isinstance(value, str)
+
+    def cents(value: Any) -> bool:
+        return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+    lists = [data[n] for n in ("line_codes", "line_cents", "line_records")]
+    if (
+        not all(text(data[n]) for n in _TEXT_FIELDS)
+        or data["status"] not in STATUSES
+        or not all(cents(data[n]) for n in _CENTS_FIELDS)
+        or not (data["era"] is None or text(data["era"]))
+        or not (data["reason"] is None or text(data["reason"]))
+        or not all(isinstance(v, list) for v in lists)
+        or len({len(v) for v in lists}) != 1
+        or not all(text(c) for c in lists[0])
+        or not all(cents(c) for c in lists[1])
+        or not all(c is None or text(c) for c in lists[2])
+    ):
+        return None
+    return Verdict(**{**data, **{n: tuple(data[n]) for n in ("line_codes", "line_cents",
+                                                              "line_records")}})
 
 
 def _bad(reason: str) -> Verdict:

@@ -49,9 +49,10 @@ Which nature a line bills
 Quantities and cancellations
     Quantities PRS_ACT_QTE are netted per (encounter, nature, K coefficient, CCAM code): DCIR
     cancels a line by a line of negative quantity and amounts, so ``line 9 cancels line 4`` is
-    noted and a nature whose net quantity is <= 0 is not claimed.  A claimed code appears once
-    (several identical acts of one day cannot be told apart, noted when the net quantity is not 1),
-    except CCAM acts, repeated by their whole net quantity.  IK, IKM and IKS are per kilometre:
+    noted and a nature whose net quantity is <= 0 is not claimed.  A claimed code is repeated by
+    its whole net quantity (up to MAX_REPEAT; otherwise, or for a fractional quantity, once and
+    noted): two paid G of one day are two claimed lines, valid only if they were two separate
+    sessions (the audit says so: ``sessions=separate``).  IK, IKM and IKS are per kilometre:
     their net quantity is the billed kilometres, summed into ``travel_km``, and the code appears
     once.  An unparseable PRS_NAT_REF or PRS_ACT_QTE makes the line a ``BadRow``; an amount
     (PRS_PAI_MNT, BSE_REM_BSE) whose sign contradicts the quantity, or that does not parse, is
@@ -73,6 +74,8 @@ Context columns (text; empty = unknown to the audit)
     empty.  ``practitioner_treating_doctor``: true when PRS_MTT_NUM equals PFS_EXE_NUM, false when
     both are known and differ, else empty.  ``patient_has_treating_doctor``: true when PRS_MTT_NUM
     holds a number (not empty, not all 0 or all 9), else empty.
+    ``patient_age_years`` / ``_months``: BEN_AMA_COD (IR_AMA_V) 1000 + months under two years,
+    years from 2 on; 0 and 9999 -> empty.
     ``patient_sex``: BEN_SEX_COD 1 -> m, 2 -> f, else empty.  ``patient_birth_year``: BEN_NAI_ANN
     when a year between 1880 and the year of care, else empty (noted).  ``patient_ald``: true when
     a line's EXO_MTF is 41-46 (IR_EXO_V: exemption for a listed, off-list or multiple long-term
@@ -95,6 +98,7 @@ What was done
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import functools
@@ -120,7 +124,7 @@ REQUIRED = (*KEY, "PRS_NAT_REF", "PRS_ACT_QTE")
 OPTIONAL = (
     "CPL_PRS_NAT", "CPL_MAJ_TOP", "PRS_ACT_CFT", "PRS_PAI_MNT", "BSE_REM_BSE", "PSE_SPE_COD",
     "PSE_CNV_COD", "EXE_LIE_COD", "PRS_OPS_TRF", "PRS_MTT_NUM", "BEN_SEX_COD", "BEN_NAI_ANN",
-    "EXO_MTF", "CAM_PRS_IDE",
+    "EXO_MTF", "CAM_PRS_IDE", "BEN_AMA_COD",
 )
 FIRST_DAY = dt.date(2022, 1, 1)
 """Care before this day is outside the knowledge base (tariffs are dated from 2022)."""
@@ -138,10 +142,14 @@ UNKNOWN_SPECIALTIES = frozenset({0, 99})
 SECTOR_OF_CONVENTION = {1: "1", 2: "2", 3: "2"}
 """PSE_CNV_COD -> model sector: sector 1 DP is treated as sector 2 (see the encounter model)."""
 CCAM_KINDS = frozenset({"ccam", "ccam_supplement"})
+OVERFLOW = 16
+"""Spare columns read after the header's: a line with up to this many extra fields is one bad
+line, not a refused file."""
+OVERFLOW_PREFIX = "__ngap_overflow_"
 MAX_DIGITS = 12
 """Numbers of more digits are no quantity, code or amount of a claim line: read as unusable."""
 MAX_REPEAT = 10
-"""A CCAM act repeated more often in one encounter is claimed once (and noted)."""
+"""A code repeated more often in one encounter is claimed once (and noted)."""
 LATIN1_NOTE = "file is not valid UTF-8: read as Latin-1"
 
 _CIRCUMSTANCES = tuple(n for n in INPUT_COLUMNS if n.startswith("circumstances_"))
@@ -151,7 +159,8 @@ _TRAVEL_FLAGS = tuple(
 OUTPUT_NAMES: tuple[str, ...] = (
     "id", "patient_id", "practitioner_id", "date", "time", "call_time", "place",
     "practitioner_specialty", "practitioner_sector", "practitioner_optam", "practitioner_rate",
-    "practitioner_treating_doctor", "patient_sex", "patient_birth_year", "patient_ald",
+    "practitioner_treating_doctor", "patient_sex", "patient_birth_year", "patient_age_years",
+    "patient_age_months", "patient_ald",
     "patient_ald_neuro", "patient_palliative", "patient_has_treating_doctor",
     "patient_unable_to_move", *_CIRCUMSTANCES, *_TRAVEL_FLAGS, "travel_km", "done", "claimed",
     "_notes", "_lines",
@@ -272,15 +281,25 @@ class _Source:
     """Upper-case column name -> name in the file."""
     skip: int = 0
     """Blank lines before the header."""
+    header: tuple[str, ...] = ()
+    """The CSV header's names (made unique), read by ``csv`` rather than sniffed: a sniffer
+    refuses a whole file for one line with an extra field."""
 
     def scan(self, encoding: str) -> str:
-        """The DuckDB table function that reads the file, every column as text."""
+        """The DuckDB table function that reads the file, every column as text.
+
+        A CSV is read with the header's columns plus ``OVERFLOW`` spare ones: a line with more
+        fields than the header fills them and becomes a bad line of its own.
+        """
         path = _sql_text(str(self.path))
         if self.parquet:
             return f"read_parquet({path})"
+        names = [*self.header, *(f"{OVERFLOW_PREFIX}{i}" for i in range(1, OVERFLOW + 1))]
+        columns = "{" + ", ".join(f"{_sql_text(n)}: 'VARCHAR'" for n in names) + "}"
         return (
-            f"read_csv({path}, delim={_sql_text(self.delimiter)}, header=true, skip={self.skip}, "
-            f"quote='\"', escape='\"', comment='', all_varchar=true, null_padding=true, "
+            f"read_csv({path}, delim={_sql_text(self.delimiter)}, header=false, "
+            f"skip={self.skip + 1}, auto_detect=false, columns={columns}, "
+            f"quote='\"', escape='\"', comment='', null_padding=true, "
             f"strict_mode=false, encoding={_sql_text(encoding)})"
         )
 
@@ -312,7 +331,31 @@ def _is_encoding_error(error: Exception) -> bool:
     return "unicode" in message or "utf-8" in message or "utf8" in message
 
 
+def _csv_header(path: Path, delimiter: str, skip: int) -> tuple[str, ...]:
+    """The header line's names (quotes understood), unique: a repeat gets ``_2``, ``_3``..."""
+    with path.open("rb") as handle:
+        for _ in range(skip):
+            handle.readline(1 << 20)
+        raw = handle.readline(1 << 20)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    fields = next(csv.reader([text.lstrip("\ufeff").rstrip("\r\n")], delimiter=delimiter), [])
+    names: list[str] = []
+    for position, name in enumerate(fields, start=1):
+        name = name.strip() or f"column_{position}"
+        unique, rank = name, 1
+        while unique in names:
+            rank += 1
+            unique = f"{name}_{rank}"
+        names.append(unique)
+    return tuple(names)
+
+
 def _column_names(con: duckdb.DuckDBPyConnection, source: _Source) -> list[str]:
+    if not source.parquet:
+        return list(source.header)
     for encoding in ("utf-8", "latin-1"):
         try:
             rows = con.execute(f"DESCRIBE SELECT * FROM {source.scan(encoding)}").fetchall()
@@ -332,7 +375,8 @@ def _open(path: Path) -> _Source | None:
     if sniffed is None:
         return None
     delimiter, skip = sniffed
-    probe = _Source(path, parquet, delimiter, {}, skip)
+    header = () if parquet else _csv_header(path, delimiter, skip)
+    probe = _Source(path, parquet, delimiter, {}, skip, header)
     con = _connect()
     try:
         names = _column_names(con, probe)
@@ -345,7 +389,7 @@ def _open(path: Path) -> _Source | None:
             f"{path}: not an ER_PRS_F extract: missing column(s) {', '.join(missing)} "
             f"(required: {', '.join(REQUIRED)})"
         )
-    return _Source(path, parquet, delimiter, found, skip)
+    return _Source(path, parquet, delimiter, found, skip, header)
 
 
 def _query(source: _Source, encoding: str) -> str:
@@ -360,18 +404,24 @@ def _query(source: _Source, encoding: str) -> str:
 
     offset = 0 if source.parquet else 1 + source.skip
     formats = "[" + ", ".join(_sql_text(f) for f in DATE_FORMATS) + "]"
-    fields = ", ".join(f"{c.lower()} := {c.lower()}" for c in (*REQUIRED, *OPTIONAL))
+    fields = ", ".join(f"{c.lower()} := {c.lower()}" for c in (*REQUIRED, *OPTIONAL, "OVERFLOW"))
     columns = ", ".join(f"{col(c)} AS {c.lower()}" for c in (*REQUIRED, *OPTIONAL))
+    overflow = "FALSE" if source.parquet else (
+        "(" + " OR ".join(
+            f'"{OVERFLOW_PREFIX}{i}" IS NOT NULL' for i in range(1, OVERFLOW + 1)
+        ) + ")"
+    )
     return f"""
         WITH numbered AS (
-            SELECT row_number() OVER () + {offset} AS line, {columns}
+            SELECT row_number() OVER () + {offset} AS line, {columns}, {overflow} AS overflow
             FROM {source.scan(encoding)}
         ),
         dated AS (
             SELECT *, CAST(try_strptime(exe_soi_dtd, {formats}) AS DATE) AS day FROM numbered
         ),
         keyed AS (
-            SELECT *, (ben_nir_psa IS NULL OR ben_rng_gem IS NULL OR pfs_exe_num IS NULL
+            SELECT *, (overflow OR ben_nir_psa IS NULL OR ben_rng_gem IS NULL
+                       OR pfs_exe_num IS NULL
                        OR day IS NULL OR day < DATE '{FIRST_DAY.isoformat()}'
                        OR day > CAST($today AS DATE)) AS lonely
             FROM dated
@@ -399,7 +449,10 @@ def _first_batches(
 ) -> tuple[duckdb.DuckDBPyConnection, Iterator[pa.RecordBatch], list[str]]:
     """Run the grouping (the whole scan happens before the first batch), UTF-8 then Latin-1."""
     notes: list[str] = []
-    for encoding in ("utf-8", "latin-1"):
+    encodings: tuple[str, ...] = ("utf-8", "latin-1")
+    if not source.parquet and not _is_utf8(source.path):
+        encodings, notes = ("latin-1",), [LATIN1_NOTE]
+    for encoding in encodings:
         con = _connect()
         try:
             reader = _reader(con, source, encoding, chunk_rows, today)
@@ -414,6 +467,19 @@ def _first_batches(
             continue
         return con, _chain(first, reader), notes
     raise AssertionError("unreachable")
+
+
+def _is_utf8(path: Path) -> bool:
+    """Whether the whole file is UTF-8 (read in blocks; the CSV scan itself does not say)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 22):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _chain(first: pa.RecordBatch, reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
@@ -475,7 +541,9 @@ class _Encounter:
 
 
 def _key_problem(line: dict[str, Any], today: dt.date) -> str | None:
-    """Why a line cannot belong to an encounter (empty key part, impossible date)."""
+    """Why a line cannot belong to an encounter (extra fields, empty key, impossible date)."""
+    if line.get("overflow"):
+        return "more fields than the header has: the line cannot be read column by column"
     empty = [c for c in KEY if line[c.lower()] is None]
     if empty:
         return f"{', '.join(empty)} empty: the line belongs to no encounter"
@@ -668,17 +736,16 @@ def _add_code(encounter: _Encounter, item: _Item, code: str, ref: Reference) -> 
         encounter.claimed.append(code)
         return
     whole = net == net.to_integral_value()
-    if ref.code_kinds.get(code) in CCAM_KINDS and whole and net <= MAX_REPEAT:
+    if whole and net <= MAX_REPEAT:
+        # Every paid line is a claimed line: two G of one day are judged as a repeat (valid only
+        # if they were two sessions), never collapsed into one.
         encounter.claimed.extend([code] * int(net))
         return
     encounter.claimed.append(code)
-    if net != 1:
-        reason = "is not a whole number" if not whole else (
-            f"cannot be told apart in DCIR (several {code} of one day)"
-        )
-        encounter.notes.append(
-            f"{code}: net quantity {_plain(net)} on {item.where()} {reason}: audited once"
-        )
+    reason = "is not a whole number" if not whole else f"is more than {MAX_REPEAT}"
+    encounter.notes.append(
+        f"{code}: net quantity {_plain(net)} on {item.where()} {reason}: audited once"
+    )
 
 
 def _done(claimed: Iterable[str], ref: Reference) -> str | None:
@@ -752,6 +819,23 @@ def _birth_year(encounter: _Encounter) -> str | None:
     return str(year)
 
 
+def _age(encounter: _Encounter) -> tuple[str | None, str | None]:
+    """(years, months) from BEN_AMA_COD (IR_AMA_V): 1000 + months under 2 years, else years
+    2..130; 0 (default) and 9999 (unknown) are no age.  Months matter: a child exam at 8 or 9
+    months is judged on them, where the birth year alone leaves it open."""
+    text = encounter.pick("ben_ama_cod")
+    if text is None:
+        return None, None
+    code = _whole(text)
+    if code is not None and 1000 <= code <= 1023:
+        return str((code - 1000) // 12), str((code - 1000) % 12)
+    if code is not None and 2 <= code <= 130:
+        return str(code), None
+    if code not in (0, 9999):
+        encounter.notes.append(f"BEN_AMA_COD {text!r} is not an age code of IR_AMA_V: ignored")
+    return None, None
+
+
 def _place(encounter: _Encounter, ref: Reference) -> str | None:
     tele = any(
         TELE_ACTIVITY.match(a) for code in encounter.claimed for a in ref.activities.get(code, ())
@@ -777,6 +861,7 @@ def _row(encounter: _Encounter, specialty: str | None, ref: Reference) -> dict[s
     _claim(encounter, ref)
     nir, rank, practitioner, day = encounter.key
     treating, has_treating = _treating(encounter)
+    years, months = _age(encounter)
     row: dict[str, str | None] = dict.fromkeys(OUTPUT_NAMES)
     row.update(
         id=encounter.id,
@@ -790,6 +875,8 @@ def _row(encounter: _Encounter, specialty: str | None, ref: Reference) -> dict[s
         patient_has_treating_doctor=has_treating,
         patient_sex=_sex(encounter),
         patient_birth_year=_birth_year(encounter),
+        patient_age_years=years,
+        patient_age_months=months,
         patient_ald=_ald(encounter),
         place=_place(encounter, ref),
         travel_km=None if encounter.km is None else _plain(encounter.km),

@@ -737,13 +737,18 @@ def _spark_day(column: str) -> str:
     return f"CAST(datediff({column}, DATE '1970-01-01') AS BIGINT)"
 
 
-def _no_local_file(lines_glob: str) -> bool:
-    """True for a local pattern that matches nothing (DuckDB would raise; no lines, no finding)."""
+def _no_local_file(lines_glob: str | Sequence[str]) -> bool:
+    """True for a local pattern that matches nothing, or no file (no lines, no finding)."""
+    if not isinstance(lines_glob, str):
+        return not lines_glob
     return "://" not in lines_glob and not globbing.glob(lines_glob)
 
 
-def find_duckdb(lines_glob: str, con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
-    """Findings over the Parquet line files matching ``lines_glob``, computed by DuckDB.
+def find_duckdb(
+    lines_glob: str | Sequence[str], con: duckdb.DuckDBPyConnection | None = None
+) -> pa.Table:
+    """Findings over Parquet line files, computed by DuckDB: a glob pattern, or a list of
+    exact file names (the audit's way: a directory named ``out[1]`` is no pattern).
 
     Creates (or replaces) the temporary view ``lines`` and the macro ``array_join`` on ``con``.
     """
@@ -754,7 +759,12 @@ def find_duckdb(lines_glob: str, con: duckdb.DuckDBPyConnection | None = None) -
         from ngap.audit.duck import connect
 
         con = connect()
-    source = f"read_parquet({_quote(lines_glob)}, union_by_name = true)"
+    files = (
+        _quote(lines_glob)
+        if isinstance(lines_glob, str)
+        else "[" + ", ".join(_quote(str(f)) for f in lines_glob) + "]"
+    )
+    source = f"read_parquet({files}, union_by_name = true)"
     available = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
     con.execute("CREATE OR REPLACE TEMP MACRO array_join(a, s) AS array_to_string(a, s)")
     con.execute(f"CREATE OR REPLACE TEMP VIEW lines AS {_view_sql(available, source, _duckdb_day)}")

@@ -38,13 +38,43 @@ BLOCK_BYTES = 1 << 22
 FORMATS = ("csv", "jsonl", "parquet", "dcir")
 
 
+MAX_LINE_BYTES = 1 << 20
+"""A JSONL line (an encounter) longer than this is bad input, read no further (memory bound)."""
+MAX_DEPTH = 6
+"""Nesting of JSON objects in one encounter record (``patient.age.years`` is 3)."""
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _check_file(path: Path) -> None:
+    """A whole-file problem, named once (exit 2): no such file, a directory, UTF-16 text."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not an input file")
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if head.startswith(UTF16_BOMS) or (len(head) > 1 and head.count(b"\0") * 4 > len(head)):
+        raise InputError(f"{path}: line 1: the file is UTF-16 (or binary) text; save it as UTF-8")
+
+
+def parquet_file(path: Path) -> pq.ParquetFile:
+    """The Parquet file, or InputError naming it (empty, truncated, not Parquet)."""
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"{path}: not a readable Parquet file ({error})") from error
+
+
 def detect_format(path: Path) -> str:
     """csv / jsonl / parquet from the suffix; a CSV whose header is SNDS ER_PRS_F is ``dcir``."""
+    _check_file(path)
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
     if suffix in (".parquet", ".pq"):
-        names = pq.ParquetFile(path).schema_arrow.names
+        names = parquet_file(path).schema_arrow.names
         return "dcir" if "PRS_NAT_REF" in names else "parquet"
     if suffix in (".csv", ".txt", ".tsv"):
         return "dcir" if "PRS_NAT_REF" in _header(path) else "csv"
@@ -56,22 +86,45 @@ def read(
     chunk_rows: int = DEFAULT_CHUNK,
     fmt: str | None = None,
     today: dt.date | None = None,
+    nulls: tuple[str, ...] = (),
 ) -> Iterator[RawBatch]:
-    """The batches of one input file, whatever its format."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
+    """The batches of one input file, whatever its format.
+
+    ``nulls``: the cell texts that mean unknown, besides the empty cell (``--null NA,NULL``);
+    by default none, so that an id ``NA`` stays ``NA`` and ``km nan`` is reported, not read as 0.
+    """
+    _check_file(path)
     fmt = fmt or detect_format(path)
     if fmt == "csv":
-        return read_csv(path, chunk_rows)
+        return _with_nulls(read_csv(path, chunk_rows), nulls)
     if fmt == "jsonl":
-        return read_jsonl(path, chunk_rows)
+        return _with_nulls(read_jsonl(path, chunk_rows), nulls)
     if fmt == "parquet":
-        return read_parquet(path, chunk_rows)
+        return _with_nulls(read_parquet(path, chunk_rows), nulls)
     if fmt == "dcir":
         from ngap.audit.dcir import iter_dcir
 
         return iter_dcir(path, chunk_rows=chunk_rows, today=today)
     raise InputError(f"{path}: unknown input format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def _with_nulls(batches: Iterator[RawBatch], nulls: tuple[str, ...]) -> Iterator[RawBatch]:
+    """Text cells equal to a declared null sentinel become empty (unknown)."""
+    if not nulls:
+        yield from batches
+        return
+    sentinels = pa.array(sorted(set(nulls)), pa.string())
+    for batch in batches:
+        table = batch.table
+        for index, name in enumerate(table.column_names):
+            column = table.column(index)
+            if pa.types.is_string(column.type) and not name.startswith("_"):
+                hit = pc.is_in(pc.utf8_trim_whitespace(column), value_set=sentinels)
+                table = table.set_column(
+                    index, name, pc.if_else(hit, pa.scalar(None, pa.string()), column)
+                )
+        batch.table = table
+        yield batch
 
 
 def unknown_columns(names: list[str]) -> tuple[str, ...]:
@@ -166,15 +219,21 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
     source = str(path)
     skipped: list[BadRow] = []
 
+    spans: dict[int, int] = {}
+    """Line breaks inside the text of each skipped record (by record number)."""
+
     def on_invalid(row: Any) -> str:
         line = row.number
+        record = (line - 1) if line else -1
+        text = row.text or ""
+        spans[record] = text.count("\n")
         skipped.append(
             BadRow(
                 source,
-                row=(line - 1) if line else -1,
-                reason=f"line {line}: {row.actual_columns} fields where the header has "
+                row=record,
+                reason=f"{row.actual_columns} fields where the header has "
                 f"{row.expected_columns}",
-                id=(row.text or "").split(delimiter, 1)[0].strip('"') or None,
+                id=text.split(delimiter, 1)[0].strip('"') or None,
                 line=line,
             )
         )
@@ -201,6 +260,9 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
             parse_options=parse(on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in parsed_names},
+                # Only the empty cell is empty: "NA", "NULL", "nan"... are text unless declared
+                # (--null), never silently unknown (Arrow's default list would make them so).
+                null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
             ),
@@ -209,6 +271,7 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
         stream.close()
         raise
     unknown = unknown_columns(names)
+    physical = _PhysicalLines()
     cursor = 1
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
@@ -223,7 +286,7 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
         bad = [b for b in skipped if last or b.row < cursor]
         skipped[:] = [b for b in skipped if not (last or b.row < cursor)]
         out = _decode(table, source, numbers, repeated)
-        out.bad = bad
+        out.bad = physical.place(table, numbers, bad, spans, out)
         out.unknown_columns = unknown
         pending, pending_rows = [], 0
         return out
@@ -236,6 +299,78 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
                 yield from _split(flush(last=False), chunk_rows)
         if pending or skipped:
             yield from _split(flush(last=True), chunk_rows)
+
+
+SOURCE_LINES = "_source_lines"
+"""Internal column: the physical line(s) of each CSV record (``source_lines`` of the output)."""
+
+
+class _PhysicalLines:
+    """Physical line numbers of CSV records, line breaks inside quoted cells counted.
+
+    A quote left open swallows every line up to the next quote: the parser then sees one record
+    (of the right width or not) where the file has many lines.  Such a record is bad input
+    naming the physical lines it covers, so that no line disappears unseen.  Blank lines are no
+    records and are not counted (the header is line 1).
+    """
+
+    def __init__(self) -> None:
+        self.extra = 0
+        """Line breaks inside the records read so far."""
+
+    def place(
+        self,
+        table: pa.Table,
+        numbers: np.ndarray,
+        bad: list[BadRow],
+        spans: dict[int, int],
+        out: RawBatch,
+    ) -> list[BadRow]:
+        """Give the bad records of a flush their physical lines; report good rows whose
+        encounter cells hold a line break (the row stays, as bad input)."""
+        breaks = np.zeros(table.num_rows, dtype=np.int64)
+        broken: dict[int, list[str]] = {}
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+                continue
+            counts = pc.fill_null(pc.count_substring(column, "\n"), 0).to_numpy(
+                zero_copy_only=False
+            )
+            breaks += counts.astype(np.int64)
+            if name in INPUT_COLUMNS:
+                for i in np.flatnonzero(counts).tolist():
+                    broken.setdefault(i, []).append(name)
+        events = sorted(
+            [(int(n), int(b), i, None) for i, (n, b) in enumerate(zip(numbers, breaks,
+                                                                          strict=True))]
+            + [(b.row, spans.pop(b.row, 0), -1, b) for b in bad],
+            key=lambda e: e[0],
+        )
+        placed: list[BadRow] = []
+        errors = out.errors.to_pylist() if out.errors is not None else [None] * table.num_rows
+        lines: list[str | None] = [None] * table.num_rows
+        for record, count, index, row in events:
+            first = 1 + record + self.extra
+            where = f"line {first}" if count == 0 else f"lines {first}-{first + count}"
+            self.extra += count
+            if row is None:
+                lines[index] = ";".join(str(n) for n in range(first, first + count + 1))
+            if row is not None:
+                placed.append(
+                    BadRow(row.source, row.row, f"{where}: {row.reason}"
+                           + ("; a quote left open swallows the lines after it" if count else ""),
+                           row.id, first)
+                )
+            elif index in broken:
+                message = (
+                    f"{where}: {', '.join(broken[index])} holds a line break: a quote left open "
+                    "swallows the lines after it"
+                )
+                errors[index] = message if errors[index] is None else f"{errors[index]}; {message}"
+        if broken:
+            out.errors = pa.array(errors, pa.string())
+        out.table = out.table.append_column(SOURCE_LINES, pa.array(lines, pa.string()))
+        return placed
 
 
 def _skip(row: Any) -> str:
@@ -282,16 +417,49 @@ def _decode(
 
 
 # ---------------------------------------------------------------------------------- JSONL
-def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+class _RecordError(ValueError):
+    """A JSON record that is no encounter row (duplicate key, nesting too deep)."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _RecordError(f"key {key!r} appears twice in one object")
+        seen[key] = value
+    return seen
+
+
+def _flatten(record: dict[str, Any], prefix: str = "", depth: int = 1) -> dict[str, Any]:
     """Nested encounter objects ({"patient": {"age": {"years": 3}}}) to flat columns."""
+    if depth > MAX_DEPTH:
+        raise _RecordError(f"objects nested more than {MAX_DEPTH} deep")
     flat: dict[str, Any] = {}
     for key, value in record.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}_"))
+        if isinstance(value, dict) and name not in INPUT_COLUMNS:
+            flat.update(_flatten(value, f"{name}_", depth + 1))
         else:
             flat[name] = value
     return flat
+
+
+def _type_problems(flat: dict[str, Any]) -> str:
+    """What is wrong with the JSON types of the encounter columns ('' when nothing)."""
+    problems: list[str] = []
+    for name, value in flat.items():
+        column = INPUT_COLUMNS.get(name)
+        if column is None or value is None:
+            continue
+        if column.kind == "codes":
+            items = value if isinstance(value, list) else [value]
+            if not all(isinstance(item, str) for item in items):
+                problems.append(f"{name}: a list of texts (codes) is expected")
+        elif isinstance(value, dict):
+            problems.append(f"{name}: an object where one value is expected")
+        elif isinstance(value, list):
+            problems.append(f"{name}: a list where one value is expected")
+    return "; ".join(problems)
 
 
 def _cell(value: Any) -> str | None:
@@ -316,15 +484,19 @@ def _absent(name: str) -> str | None:
 def _parse_line(
     raw: bytes, decoder: codecs.IncrementalDecoder
 ) -> tuple[dict[str, Any] | None, str]:
-    """The flat row of one JSONL line, or (None, why it is no encounter row)."""
+    """The flat row of one JSONL line, or (None, why it is no encounter row).
+
+    A row whose columns have the wrong JSON type keeps its row: ``(flat, problem)``.
+    """
     try:
         text = decoder.decode(raw, final=True)
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
         if "\\u" in text:  # an escaped half of a surrogate pair is no character
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         if not isinstance(data, dict):
             return None, f"a JSON object is expected, not {type(data).__name__}"
-        return _flatten(data), ""
+        flat = _flatten(data)
+        return flat, _type_problems(flat)
     except UnicodeDecodeError as error:
         decoder.reset()
         return None, f"not UTF-8 ({error.reason})"
@@ -332,8 +504,12 @@ def _parse_line(
         return None, f"a \\u escape that is no character ({error.reason})"
     except json.JSONDecodeError as error:
         return None, f"not JSON ({error.msg}, column {error.colno})"
+    except _RecordError as error:
+        return None, str(error)
     except RecursionError:
         return None, "JSON nested too deeply"
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        return None, f"not a usable JSON value ({str(error).split(';')[0]})"
 
 
 def read_jsonl(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
@@ -344,13 +520,19 @@ def read_jsonl(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch
     numbers: list[int] = []
     bad: list[BadRow] = []
     names: dict[str, None] = {}
+    problems: list[str | None] = []
     record = 0
     with path.open("rb") as handle:
-        for line_number, raw in enumerate(handle, start=1):
-            if not raw.strip():
+        for line_number, raw, whole in _lines(handle):
+            if line_number == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is no content
+            if whole and not raw.strip():
                 continue
             record += 1
-            flat, problem = _parse_line(raw, decoder)
+            if whole:
+                flat, problem = _parse_line(raw, decoder)
+            else:
+                flat, problem = None, f"longer than {MAX_LINE_BYTES} bytes, not read"
             if flat is None:
                 bad.append(
                     BadRow(source, record, f"line {line_number}: {problem}", line=line_number)
@@ -359,11 +541,26 @@ def read_jsonl(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch
             names.update(dict.fromkeys(flat))
             rows.append(flat)
             numbers.append(record)
+            problems.append(f"line {line_number}: {problem}" if problem else None)
             if len(rows) >= chunk_rows:
-                yield _jsonl_batch(source, rows, numbers, bad, names)
-                rows, numbers, bad = [], [], []
+                yield _jsonl_batch(source, rows, numbers, bad, names, problems)
+                rows, numbers, bad, problems = [], [], [], []
     if rows or bad:
-        yield _jsonl_batch(source, rows, numbers, bad, names)
+        yield _jsonl_batch(source, rows, numbers, bad, names, problems)
+
+
+def _lines(handle: Any) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, bytes, whole) of each line; a line longer than MAX_LINE_BYTES is skipped
+    to its end without being held in memory (whole = False)."""
+    number = 0
+    while raw := handle.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n"):
+            yield number, raw, True
+            continue
+        while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+            pass
+        yield number, b"", False
 
 
 def _jsonl_batch(
@@ -372,6 +569,7 @@ def _jsonl_batch(
     numbers: list[int],
     bad: list[BadRow],
     names: dict[str, None],
+    problems: list[str | None],
 ) -> RawBatch:
     columns = {
         name: pa.array([_cell(r[name]) if name in r else _absent(name) for r in rows], pa.string())
@@ -387,6 +585,7 @@ def _jsonl_batch(
         pa.array(numbers, pa.int64()),
         bad,
         unknown_columns(list(names)),
+        errors=pa.array(problems, pa.string()) if any(problems) else None,
     )
 
 
@@ -398,18 +597,48 @@ def read_parquet(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBat
     (``patient`` / ``age`` / ``years`` -> ``patient_age_years``).  Binary columns are read as
     UTF-8 text; a cell that is not UTF-8 makes its row bad input.
     """
-    try:
-        parquet = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as error:
-        raise InputError(f"{path}: not a Parquet file ({error})") from error
-    names, repeated = _unique(_flat(parquet.schema_arrow.empty_table()).column_names)
+    parquet = parquet_file(path)
+    empty = _flat(parquet.schema_arrow.empty_table())
+    names, repeated = _unique(empty.column_names)
+    unreadable = [
+        f"{name}: a column of type {kind} cannot be read (text, number, date, boolean or, "
+        "for done / claimed, a list of texts)"
+        for name, kind in zip(names, empty.schema.types, strict=True)
+        if name in INPUT_COLUMNS and not _readable(kind)
+    ]
+    problem = "; ".join(p for p in (repeated, *unreadable) if p) or None
     unknown = unknown_columns(names)
     record = 1
-    for batch in parquet.iter_batches(batch_size=chunk_rows):
-        table = _flat(pa.Table.from_batches([batch])).rename_columns(names)
-        table, errors = _binary_as_text(table, repeated)
-        yield RawBatch(str(path), record, table, unknown_columns=unknown, errors=errors)
-        record += table.num_rows
+    try:
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
+            table = _flat(pa.Table.from_batches([batch])).rename_columns(names)
+            table = table.select(
+                [i for i, (n, t) in enumerate(zip(names, table.schema.types, strict=True))
+                 if n not in INPUT_COLUMNS or _readable(t)]
+            )
+            table, errors = _binary_as_text(table, problem)
+            yield RawBatch(str(path), record, table, unknown_columns=unknown, errors=errors)
+            record += table.num_rows
+    except (pa.ArrowException, OSError) as error:
+        raise InputError(f"{path}: row {record} on: unreadable Parquet data ({error})") from error
+
+
+def _readable(kind: pa.DataType) -> bool:
+    """Types an encounter column may have: scalars, and lists of scalars (done, claimed)."""
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _scalar(kind.value_type)
+    if pa.types.is_dictionary(kind):
+        return _scalar(kind.value_type)
+    return _scalar(kind)
+
+
+def _scalar(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind) or pa.types.is_integer(kind)
+        or pa.types.is_floating(kind) or pa.types.is_decimal(kind) or pa.types.is_boolean(kind)
+        or pa.types.is_date(kind) or pa.types.is_timestamp(kind) or pa.types.is_time(kind)
+    )
 
 
 def _flat(table: pa.Table) -> pa.Table:

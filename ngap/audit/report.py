@@ -36,7 +36,7 @@ FINDINGS_LIMIT = 500
 CODES_LIMIT = 200
 IDS_SHOWN = 50
 """Encounter ids shown per finding in the HTML (the JSON keeps them all)."""
-INT_COLUMNS = {"row", "claimed_cents", "optimal_cents", "difference_cents"}
+INT_COLUMNS = {"row", *(c for c in OUTPUT_COLUMNS if c.endswith("_cents"))}
 FINDINGS_COLUMNS = {
     "rule": "VARCHAR",
     "patient_id": "VARCHAR",
@@ -103,6 +103,7 @@ def _summarise(
         "generated": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "versions": versions(),
         "manifest": _manifest(out_dir),
+        **_completion(out_dir),
         "rows": sum(status.values()),
         "status": status,
         "money": _money(con),
@@ -154,7 +155,9 @@ def _typed_view(
 
 def _encounters_view(con: duckdb.DuckDBPyConnection, out_dir: pathlib.Path) -> None:
     """View ``enc``: every output column with a fixed type, plus ``month`` (YYYY-MM or NULL)."""
-    files = sorted(str(p) for p in (out_dir / "parts").glob("encounters-*.parquet"))
+    from ngap.audit.runner import part_files
+
+    files = [str(p) for p in part_files(out_dir, "encounters") if p.is_file()]
     if files:
         listing = "[" + ", ".join(_sql_str(f) for f in files) + "]"
         con.execute(
@@ -214,6 +217,33 @@ def _manifest(out_dir: pathlib.Path) -> dict[str, Any]:
     return {key: data.get(key) for key in MANIFEST_KEYS}
 
 
+def _completion(out_dir: pathlib.Path) -> dict[str, Any]:
+    """``complete``: whether the audit finished (its manifest says when); otherwise the report
+    covers only the chunks finished so far, and ``progress`` says how many rows they hold."""
+    path = out_dir / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        return {"complete": False, "progress": {"chunks": 0, "rows_in": 0, "rows_out": 0}}
+    chunks = data.get("chunks")
+    entries = [c for c in chunks.values() if isinstance(c, dict)] if isinstance(
+        chunks, dict) else []
+
+    def total(key: str) -> int:
+        return sum(c[key] for c in entries if isinstance(c.get(key), int))
+
+    return {
+        "complete": isinstance(data.get("finished"), str),
+        "progress": {
+            "chunks": len(entries),
+            "rows_in": total("rows_in") if entries else data.get("rows_in") or 0,
+            "rows_out": total("rows_out") if entries else data.get("rows_out") or 0,
+        },
+    }
+
+
 def _status_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Counts per status; the four known statuses always appear, anything else is kept too."""
     counts = dict.fromkeys(STATUSES, 0)
@@ -238,6 +268,10 @@ def _money(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
           coalesce(sum({UNDER}) FILTER (WHERE {NO_ASSUMPTION}), 0) AS undercoding_certain_cents,
           coalesce(sum({UNDER}) FILTER (WHERE NOT {NO_ASSUMPTION}), 0)
             AS undercoding_if_context_cents,
+          coalesce(sum(difference_certain_cents), 0) AS difference_certain_cents,
+          coalesce(sum(difference_if_context_cents), 0) AS difference_if_context_cents,
+          coalesce(sum(greatest(coalesce(difference_certain_cents, 0), 0)), 0)
+            AS overcoding_certain_cents,
           count(difference_cents) AS priced_encounters,
           count(*) FILTER (WHERE difference_cents > 0) AS overcoding_encounters,
           count(*) FILTER (WHERE difference_cents < 0) AS undercoding_encounters,
@@ -698,6 +732,7 @@ td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: t
 span.ids { font-size: .85em; word-break: break-all; }
 td.flag { color: #a00; font-weight: bold; }
 p.note, p.empty, p.legend { color: #444; font-size: .92em; }
+p.incomplete { background: #fde8e8; border: 2px solid #b00; padding: .6em; }
 svg.chart { max-width: 100%; height: auto; font-size: 11px; }
 svg.chart text { fill: #222; }
 svg.chart .bar { fill: #3a5f8a; }
@@ -767,9 +802,24 @@ def render_html(summary: dict[str, Any]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
         f"<title>{title}</title><style>{CSS}</style></head><body>"
-        f"<h1>{title}</h1>"
+        f"<h1>{title}</h1>{_incomplete_html(summary)}"
         f'<p class="note">Généré le / generated {_esc(summary["generated"])}</p>'
         f"<nav><ol>{nav}</ol></nav>{sections}</body></html>\n"
+    )
+
+
+def _incomplete_html(s: dict[str, Any]) -> str:
+    """The banner of a report on an audit that did not finish (interrupted, not resumed)."""
+    if s.get("complete", True):
+        return ""
+    progress = s.get("progress") or {}
+    return (
+        '<p class="incomplete" role="alert"><strong>Audit incomplet / incomplete audit</strong>: '
+        "interrompu avant la fin ; ce rapport ne couvre que les lots terminés / interrupted "
+        f"before the end; this report covers only the finished chunks "
+        f"({integer(progress.get('chunks'))} lots / chunks, "
+        f"{integer(progress.get('rows_out'))} lignes / rows). "
+        "<code>ngap audit … --resume</code> le complète / completes it.</p>"
     )
 
 
@@ -785,11 +835,19 @@ def _summary_html(s: dict[str, Any]) -> str:
     for key, n in status.items():
         label = names.get(key, _esc(key))
         lines.append((f"— {label}", f"{integer(n)} ({_share(n, rows)})"))
-    net = money["claimed_cents"] - money["optimal_cents"]
     lines += [
         ("Montant facturé / claimed", euros(money["claimed_cents"])),
         ("Cotation optimale / optimal", euros(money["optimal_cents"])),
-        ("Écart net / net difference (claimed − optimal)", euros(net)),
+        (
+            "Écart certain / certain difference (quel que soit le contexte inconnu / whatever "
+            "the unknown context)",
+            euros(money["difference_certain_cents"]),
+        ),
+        (
+            "Écart si le contexte inconnu le permet / difference only if the unknown context "
+            "allows",
+            euros(money["difference_if_context_cents"]),
+        ),
         (
             "Sur-cotation / over-coding",
             f"{euros(money['overcoding_cents'])} "

@@ -20,10 +20,15 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import errno
+import fcntl
 import gc
+import hashlib
 import json
 import multiprocessing
 import os
+import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -32,16 +37,24 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ngap.audit import AuditFault
 from ngap.audit.batches import RawBatch
+from ngap.audit.columns import LIST_SEPARATORS, OUTPUT_TYPES
 from ngap.audit.core import OUTPUT_SCHEMA, Auditor, lines_of
 from ngap.audit.readers import DEFAULT_CHUNK, detect_format, read
 from ngap.audit.situations import SituationCache
 from ngap.io import InputError
 
 MANIFEST = "manifest.json"
+MANIFEST_VERSION = 2
+"""Version 2 records, for every finished chunk, the size and SHA-256 of its two part files."""
+LOCK = ".lock"
 OUTPUT_FORMATS = ("parquet", "csv", "jsonl")
+CHUNK_NAME = re.compile(r"\d{3}-\d{6}")
+PART_KINDS = ("encounters", "lines")
 
 
 @dataclass
@@ -58,6 +71,8 @@ class Settings:
     cache: Path | None = None
     """Situation cache shared by the workers (default ``out/situations.sqlite``); give a path
     outside ``out`` to keep it between audits."""
+    nulls: tuple[str, ...] = ()
+    """Cell texts read as empty (unknown) besides the empty cell, e.g. ("NA", "NULL")."""
 
 
 @dataclass
@@ -86,10 +101,160 @@ def _fingerprint(path: Path) -> dict[str, Any]:
     return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(tmp: Path, path: Path) -> None:
+    """Make a written temporary file durable, then rename it into place (and make the rename
+    durable): after a crash, a part or a manifest is there whole or not at all."""
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    _publish(tmp, path)
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    """Size and SHA-256 of a part file, as the manifest records them."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def lock_directory(out: Path) -> int:
+    """Hold the output directory for this process (an advisory lock on ``DIR/.lock``).
+
+    A second audit or ``--resume`` on the same directory raises ``AuditFault`` naming the pid
+    that holds it; a lock left by a dead process is released by the kernel and taken over.
+    Returns the descriptor to keep open for the run (``unlock_directory`` closes it).
+    """
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        holder = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip() or "?"
+        os.close(fd)
+        if error.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            raise AuditFault(f"{out}: output directory in use by pid {holder}") from None
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def unlock_directory(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def _bad_manifest(path: Path, what: str) -> InputError:
+    return InputError(
+        f"{path}: {what}; the audit cannot be resumed from it (choose another --out, or remove "
+        "the directory)"
+    )
+
+
+def load_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of an interrupted local audit, checked field by field (InputError naming
+    the field otherwise).  Chunk entries are checked by ``_verified_chunks``."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise _bad_manifest(path, f"not JSON ({error})") from None
+    if not isinstance(manifest, dict):
+        raise _bad_manifest(path, "not a JSON object")
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise _bad_manifest(
+            path, f"version {manifest.get('version')!r}, expected {MANIFEST_VERSION}"
+        )
+    inputs = manifest.get("inputs")
+    fields = {"path": str, "size": int, "mtime_ns": int, "format": str}
+    if not isinstance(inputs, list) or not all(
+        isinstance(e, dict) and all(isinstance(e.get(k), t) for k, t in fields.items())
+        for e in inputs
+    ):
+        raise _bad_manifest(path, "field 'inputs' is not a list of {path, size, mtime_ns, format}")
+    if not isinstance(manifest.get("chunk_rows"), int) or isinstance(
+        manifest.get("chunk_rows"), bool
+    ):
+        raise _bad_manifest(path, "field 'chunk_rows' is not a whole number")
+    if not isinstance(manifest.get("chunks"), dict):
+        raise _bad_manifest(path, "field 'chunks' is not an object")
+    return manifest
+
+
+def _counts_ok(entry: Any) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    whole = [entry.get("rows_in"), entry.get("rows_out")]
+    statuses = entry.get("by_status")
+    files = entry.get("files")
+    return (
+        all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in whole)
+        and isinstance(statuses, dict)
+        and all(isinstance(k, str) and isinstance(v, int) for k, v in statuses.items())
+        and isinstance(files, dict)
+    )
+
+
+def _verified_chunks(out: Path, chunks: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The recorded chunks whose two parts are there with their recorded size and SHA-256;
+    and a warning per chunk dropped (it is audited again, never skipped)."""
+    kept: dict[str, Any] = {}
+    dropped: list[str] = []
+    for name, entry in chunks.items():
+        if not CHUNK_NAME.fullmatch(str(name)):
+            dropped.append(f"{MANIFEST}: chunk {name!r} is no chunk name, ignored")
+            continue
+        if not _counts_ok(entry):
+            dropped.append(f"{MANIFEST}: chunk {name} has a malformed entry: audited again")
+            continue
+        for kind in PART_KINDS:
+            part = out / "parts" / f"{kind}-{name}.parquet"
+            recorded = entry["files"].get(part.name)
+            actual = file_digest(part) if part.is_file() else None
+            if actual is None or actual != recorded:
+                what = "missing" if actual is None else "altered"
+                dropped.append(f"parts/{part.name} {what}: chunk {name} audited again")
+                break
+        else:
+            kept[name] = entry
+    return kept, dropped
+
+
+def part_files(out: Path, kind: str) -> list[Path]:
+    """The part files of an audit directory, named exactly (never a glob pattern, which the
+    directory's own name could turn into something else): those the manifest records as
+    finished, or for a manifest without chunk records (Spark), the files of that kind."""
+    manifest_path = out / MANIFEST
+    chunks: Any = None
+    try:
+        chunks = json.loads(manifest_path.read_text(encoding="utf-8")).get("chunks")
+    except (OSError, ValueError, AttributeError):
+        chunks = None
+    if isinstance(chunks, dict):
+        names = sorted(n for n in chunks if CHUNK_NAME.fullmatch(str(n)))
+        return [out / "parts" / f"{kind}-{n}.parquet" for n in names]
+    parts = out / "parts"
+    if not parts.is_dir():
+        return []
+    pattern = re.compile(rf"{kind}-[A-Za-z0-9_-]+\.parquet")
+    return sorted(p for p in parts.iterdir() if pattern.fullmatch(p.name))
 
 
 def _open_manifest(settings: Settings, formats: list[str]) -> dict[str, Any]:
@@ -104,21 +269,19 @@ def _open_manifest(settings: Settings, formats: list[str]) -> dict[str, Any]:
                 f"{settings.out} already holds an audit ({MANIFEST}); "
                 "use --resume to continue it, or choose another --out"
             )
-        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        recorded = [
-            {k: v for k, v in entry.items() if k != "rows"} for entry in manifest.get("inputs", [])
-        ]
-        previous = {"inputs": recorded, "chunk_rows": manifest.get("chunk_rows")}
+        manifest = load_manifest(path)
+        recorded = [{k: v for k, v in entry.items() if k != "rows"} for entry in manifest["inputs"]]
+        previous = {"inputs": recorded, "chunk_rows": manifest["chunk_rows"]}
         if previous != wanted:
             raise InputError(
                 f"{settings.out}: cannot resume, the inputs or the chunk size changed since the "
                 "interrupted run (same files, unchanged, and the same --chunk-rows are needed)"
             )
+        manifest.pop("finished", None)
         return manifest
-    settings.out.mkdir(parents=True, exist_ok=True)
     manifest = {
         **wanted,
-        "version": 1,
+        "version": MANIFEST_VERSION,
         "engine": "local",
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "chunks": {},
@@ -158,8 +321,11 @@ def audit_chunk(
     out = _auditor(memo_size, today, cache).audit(batch)
     table = pa.Table.from_batches([out], schema=OUTPUT_SCHEMA)
     lines = lines_of(table)
-    _write_parquet(table, parts / f"encounters-{name}.parquet")
-    _write_parquet(lines, parts / f"lines-{name}.parquet")
+    files: dict[str, Any] = {}
+    for kind, data in (("encounters", table), ("lines", lines)):
+        target = parts / f"{kind}-{name}.parquet"
+        _write_parquet(data, target)
+        files[target.name] = file_digest(target)
     _give_back_memory()  # keep the footprint of one chunk, not the sum of their leftovers
     statuses: dict[str, int] = {}
     for status in table.column("status").to_pylist():
@@ -168,6 +334,7 @@ def audit_chunk(
         "rows_in": batch.table.num_rows + len(batch.bad),
         "rows_out": table.num_rows,
         "by_status": statuses,
+        "files": files,
     }
 
 
@@ -192,13 +359,48 @@ _LIBC = _load_libc()
 def _write_parquet(table: pa.Table, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    _publish(tmp, path)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initialiser: a worker never outlives the audit that started it.
+
+    On Linux the kernel kills it when its parent dies (PR_SET_PDEATHSIG); everywhere, a thread
+    checks every half second that the parent is still there (a kill -9 of the parent runs no
+    cleanup, and the pool's own shutdown would never come).
+    """
+    if _LIBC is not None:
+        pr_set_pdeathsig = 1
+        _LIBC.prctl(pr_set_pdeathsig, 9, 0, 0, 0)  # SIGKILL when the parent thread dies
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Spawned workers that die with this process."""
+    # Spawned, not forked: a fork would copy Arrow / DuckDB thread pools mid-flight (unsafe)
+    # and the parent's solver state; each worker grounds the rule base once by itself.
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
 
 
 # ---------------------------------------------------------------------------------- run
 def _chunks(settings: Settings, formats: list[str]) -> Iterator[tuple[str, RawBatch]]:
     for index, (path, fmt) in enumerate(zip(settings.inputs, formats, strict=True)):
-        for rank, batch in enumerate(read(path, settings.chunk_rows, fmt, settings.today)):
+        batches = read(path, settings.chunk_rows, fmt, settings.today, settings.nulls)
+        for rank, batch in enumerate(batches):
             yield f"{index:03d}-{rank:06d}", batch
 
 
@@ -214,11 +416,26 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
         if not path.exists():
             raise InputError(f"{path}: no such file")
     formats = [detect_format(p) for p in settings.inputs]
+    settings.out.mkdir(parents=True, exist_ok=True)
+    lock = lock_directory(settings.out)
+    try:
+        return _run_locked(settings, formats, progress, start)
+    finally:
+        unlock_directory(lock)
+
+
+def _run_locked(
+    settings: Settings, formats: list[str], progress: Progress, start: float
+) -> Outcome:
     manifest = _open_manifest(settings, formats)
     parts = settings.out / "parts"
     parts.mkdir(exist_ok=True)
-    done: dict[str, Any] = manifest["chunks"]
     outcome = Outcome()
+    done, dropped = _verified_chunks(settings.out, manifest["chunks"])
+    manifest["chunks"] = done
+    for message in dropped:
+        outcome.warnings.append(message)
+        progress.warn(message)
     warned: set[str] = set()
 
     def record(name: str, counts: dict[str, Any]) -> None:
@@ -252,10 +469,7 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
         for name, batch in todo():
             record(name, audit_chunk(batch, parts, name, settings.memo_size, settings.today, cache))
     else:
-        # Spawned, not forked: a fork would copy Arrow / DuckDB thread pools mid-flight (unsafe)
-        # and the parent's solver state; each worker grounds the rule base once by itself.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=settings.workers, mp_context=context) as pool:
+        with _pool(settings.workers) as pool:
             pending: dict[Future[dict[str, Any]], str] = {}
             for name, batch in todo():
                 while len(pending) >= 2 * settings.workers:  # bounded: memory stays flat
@@ -279,7 +493,7 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
                 "kept_chunks": outcome.resumed_chunks,
             }
         )
-    timings.update(finish(settings.out, settings.format))
+    timings.update(finish(settings.out, settings.format, chunks=sorted(done)))
     for counts in done.values():
         outcome.rows_in += counts["rows_in"]
         outcome.rows_out += counts["rows_out"]
@@ -309,11 +523,23 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
 
 
 def finish(
-    out: Path, fmt: str, findings: pa.Table | None = None, *, across: bool = True
+    out: Path,
+    fmt: str,
+    findings: pa.Table | None = None,
+    *,
+    across: bool = True,
+    chunks: list[str] | None = None,
 ) -> dict[str, float]:
-    """The rules across encounters (unless given), then the exports; seconds of each."""
-    parts = sorted((out / "parts").glob("encounters-*.parquet"))
-    lines = sorted((out / "parts").glob("lines-*.parquet"))
+    """The rules across encounters (unless given), then the exports; seconds of each.
+
+    ``chunks``: the finished chunks, whose parts are read by their exact names (default: the
+    part files of the directory, as the Spark engine leaves them).
+    """
+    if chunks is None:
+        parts, lines = part_files(out, "encounters"), part_files(out, "lines")
+    else:
+        parts = [out / "parts" / f"encounters-{c}.parquet" for c in chunks]
+        lines = [out / "parts" / f"lines-{c}.parquet" for c in chunks]
     begun = time.perf_counter()
     if across:
         findings = find_across(out / "parts", lines)
@@ -323,7 +549,11 @@ def finish(
         if fmt != "parquet":
             export(iter(findings.to_batches()), findings.schema, out / f"findings.{fmt}", fmt)
     across_rules = _excess_rules(findings)
-    export(_public_batches(parts, across_rules), _public_schema(), out / f"encounters.{fmt}", fmt)
+    batches = _public_batches(parts, across_rules)
+    schema = _public_schema()
+    if fmt == "parquet":
+        batches, schema = (typed_batch(b) for b in batches), typed_schema()
+    export(batches, schema, out / f"encounters.{fmt}", fmt)
     return {
         "across_s": round(across_s, 3),
         "export_s": round(time.perf_counter() - begun - across_s, 3),
@@ -339,15 +569,14 @@ def find_across(parts: Path, lines: list[Path]) -> pa.Table | None:
     if not lines:
         return None
     target = parts.parent / ".findings.parquet"
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        pool.submit(_findings_to_file, str(parts / "lines-*.parquet"), str(target)).result()
+    with _pool(1) as pool:
+        pool.submit(_findings_to_file, [str(p) for p in lines], str(target)).result()
     table = pq.read_table(target)
     target.unlink()
     return table
 
 
-def _findings_to_file(lines_glob: str, target: str) -> None:
+def _findings_to_file(lines: list[str], target: str) -> None:
     """Run by ``find_across`` in a child process; DuckDB memory bounded, raised if too tight."""
     import duckdb
 
@@ -355,10 +584,10 @@ def _findings_to_file(lines_glob: str, target: str) -> None:
     from ngap.audit.frequency import find_duckdb
 
     try:
-        table = find_duckdb(lines_glob)
+        table = find_duckdb(lines)
     except duckdb.OutOfMemoryException:
         # Some window states cannot spill; give DuckDB more room rather than fail the audit.
-        table = find_duckdb(lines_glob, connect(memory="2GB"))
+        table = find_duckdb(lines, connect(memory="2GB"))
     pq.write_table(table, target)
 
 
@@ -400,8 +629,56 @@ def _public_batches(parts: list[Path], across: dict[str, str]) -> Iterator[pa.Re
             )
 
 
+def typed_schema() -> pa.Schema:
+    """``encounters.parquet``: the types ``columns.OUTPUT_TYPES`` declares."""
+    kinds = {"int": pa.int64(), "date": pa.date32(), "list": pa.list_(pa.string())}
+    return pa.schema(
+        [pa.field(f.name, kinds.get(OUTPUT_TYPES.get(f.name, ""), f.type))
+         for f in _public_schema()]
+    )
+
+
+def typed_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A flat (text) batch of audit rows with the declared types: dates as date32 (null when
+    the input held no date), lists split on their separator."""
+    schema = typed_schema()
+    columns = []
+    for field_, column in zip(schema, batch.columns, strict=True):
+        kind = OUTPUT_TYPES.get(field_.name)
+        if kind == "date":
+            valid = pc.fill_null(pc.match_substring_regex(column, r"^\d{4}-\d{2}-\d{2}$"), False)
+            text = pc.if_else(valid, column, pa.scalar(None, pa.string()))
+            parsed = pc.strptime(text, "%Y-%m-%d", "s", error_is_null=True)
+            column = pc.cast(parsed, pa.date32())
+        elif kind == "list":
+            separator = LIST_SEPARATORS.get(field_.name, ";")
+            split = pc.split_pattern(column, separator)
+            empty = pc.fill_null(pc.equal(column, ""), False)
+            column = pc.if_else(empty, pa.scalar([], pa.list_(pa.string())), split)
+        columns.append(column.cast(field_.type))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+FORMULA_START = r"^[=+\-@\t\r]"
+"""A text cell starting with = + - @ tab or CR is a formula to a spreadsheet (OWASP CSV
+injection)."""
+
+
+def neutralise(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Text cells that a spreadsheet would run as a formula, prefixed with ``'`` (CSV only):
+    an id ``=HYPERLINK(...)`` from an input file must stay text in the auditor's spreadsheet."""
+    columns = []
+    for column in batch.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            risky = pc.fill_null(pc.match_substring_regex(column, FORMULA_START), False)
+            column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
 def export(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, fmt: str) -> None:
-    """Stream batches into one file of the chosen format (atomically)."""
+    """Stream batches into one file of the chosen format (atomically).  CSV cells that would
+    be formulas are neutralised (``neutralise``)."""
     tmp = path.with_name(f".{path.name}.tmp")
     if fmt == "parquet":
         with pq.ParquetWriter(tmp, schema) as writer:
@@ -412,13 +689,13 @@ def export(batches: Iterator[pa.RecordBatch], schema: pa.Schema, path: Path, fmt
 
         with pacsv.CSVWriter(tmp, schema) as writer:
             for batch in batches:
-                writer.write_batch(batch)
+                writer.write_batch(neutralise(batch))
     else:
         with tmp.open("w", encoding="utf-8") as handle:
             for batch in batches:
                 for row in batch.to_pylist():
                     handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, path)
+    _publish(tmp, path)
 
 
 def count_records(paths: list[Path]) -> int | None:

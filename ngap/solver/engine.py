@@ -13,7 +13,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import clingo
 from clingo import Symbol
@@ -47,6 +47,12 @@ PER_KM = ("IK", "IKM", "IKS")
 PLACES = ("office", "home", "institution", "tele")
 PARTITION_AFTER = 2
 """An (era, place, activities) shape seen this many times gets a grounding of its own."""
+REPEATED_LINE_RULE = "repeated_line"
+"""The rule a claimed code repeated in one session breaks (rules.yaml; checked here, since the
+rule base sees a claim as a set of codes)."""
+SEPARATE_SESSIONS = ("sessions", ("separate",))
+"""The condition under which a repeated code is valid when the data cannot tell one session from
+several (line-level claims group a day's lines of one patient and practitioner)."""
 MAX_PARTITIONS = 128
 """At most this many shape groundings are kept (least recently used evicted): memory stays flat."""
 
@@ -323,6 +329,83 @@ class Nomenclature:
                 codes.append(code)
         return codes, replaced
 
+    def claim_repeats(self, claimed: Sequence[str]) -> list[str]:
+        """The claimed lines beyond the first of their code (``G;G;G`` -> ``[G, G]``).
+
+        The rule base judges a claim as a set of codes; every repeated line is still a billed
+        line, counted in the claimed total and judged by ``repeated_line`` (NGAP general
+        provisions art. 11 B: one act per session).  IK, IKM and IKS carry their kilometres as a
+        quantity, so a repeated travel line is a repeat as well.
+        """
+        seen: set[str] = set()
+        repeats: list[str] = []
+        for raw in claimed:
+            code = raw.strip().upper() if raw.strip().upper() in self.catalogue.codes else raw
+            code = self.catalogue.refined.get(code.strip(), code.strip())
+            if code in seen:
+                repeats.append(code)
+            seen.add(code)
+        return repeats
+
+    def _with_repeats(
+        self, result: CheckResult, repeats: list[str], sessions_known: bool
+    ) -> CheckResult:
+        """The verdict once every repeated line is counted and judged.
+
+        ``sessions_known``: the input describes one session (an encounter), so a repeated code
+        is a violation; otherwise (claim lines grouped by day) it is valid only if the acts were
+        separate sessions, and the optimum under that assumption counts the repeats as well.
+        """
+        by_code = {line.code: line for line in result.claimed.lines}
+        extra = tuple(by_code[c] for c in repeats if c in by_code)
+        added = sum(line.amount_cents or 0 for line in extra)
+        claimed = replace(
+            result.claimed,
+            lines=result.claimed.lines + extra,
+            total_cents=result.claimed.total_cents + added,
+        )
+        if sessions_known:
+            info = self.catalogue.rules[REPEATED_LINE_RULE]
+            found = tuple(
+                Violation(
+                    rule=REPEATED_LINE_RULE,
+                    codes=(code,),
+                    article=info.article,
+                    source=info.source,
+                    message_fr=info.message("fr", code, None),
+                    message_en=info.message("en", code, None),
+                )
+                for code in dict.fromkeys(repeats)
+            )
+            violations = tuple(sorted(result.violations + found, key=lambda v: (v.rule, v.codes)))
+            optimal_total = result.optimal.total_cents if result.optimal else 0
+            return replace(
+                result,
+                claimed=claimed,
+                status="violation",
+                violations=violations,
+                conditions={},
+                difference_cents=claimed.total_cents - optimal_total,
+            )
+        dim, values = SEPARATE_SESSIONS
+        optimal = result.optimal
+        if optimal is not None:
+            optimal = replace(
+                optimal,
+                lines=optimal.lines + extra,
+                total_cents=optimal.total_cents + added,
+                assumed={**optimal.assumed, dim: values[0]},
+            )
+        if result.status == "violation":
+            return replace(result, claimed=claimed, optimal=optimal)
+        return replace(
+            result,
+            claimed=claimed,
+            status="conditional",
+            conditions={**result.conditions, dim: values},
+            optimal=optimal,
+        )
+
     # ----------------------------------------------------------------- solving
     @staticmethod
     def _solve(
@@ -490,9 +573,18 @@ class Nomenclature:
         )
 
     def check_context(
-        self, ctx: Context, done: Sequence[str], claimed: Sequence[str]
+        self,
+        ctx: Context,
+        done: Sequence[str],
+        claimed: Sequence[str],
+        *,
+        sessions_known: bool = True,
     ) -> CheckResult:
-        """``check`` for an already derived context (the batch audit derives its own)."""
+        """``check`` for an already derived context (the batch audit derives its own).
+
+        ``sessions_known=False`` when the input cannot tell one session from several (claim
+        lines grouped by day): a repeated code is then conditional, not a violation.
+        """
         codes, replaced = self.normalise_claim(claimed)
         program, lits, open_dims = self._claim_literals(ctx, codes)
         models = self._solve(program, lits, open_dims, opt_mode="opt")
@@ -508,7 +600,7 @@ class Nomenclature:
             status, conditions = self._conditions(program, lits, open_dims)
         optimum = self.optimise_context(ctx, done).best
         diff = cotation.total_cents - optimum.total_cents
-        return CheckResult(
+        result = CheckResult(
             ctx.day,
             str(ctx.era),
             cotation,
@@ -519,6 +611,8 @@ class Nomenclature:
             diff,
             replaced,
         )
+        repeats = self.claim_repeats(claimed)
+        return self._with_repeats(result, repeats, sessions_known) if repeats else result
 
     def _claim_literals(
         self, ctx: Context, claim: Sequence[str]

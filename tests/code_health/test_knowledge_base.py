@@ -20,7 +20,12 @@ LP_DIR = Path(str(resources.files("ngap.asp_rules")))
 LP_TEXT = {p.name: p.read_text(encoding="utf-8") for p in LP_DIR.glob("*.lp")}
 # Rules across encounters live in one Python module; rules.yaml names it relative to LP_DIR.
 AUDIT_RULES = "../audit/frequency.py"
-RULE_FILES = {**LP_TEXT, AUDIT_RULES: (LP_DIR / AUDIT_RULES).read_text(encoding="utf-8")}
+# A claim is a set of codes to the rule base: repeated lines are judged by the engine itself.
+ENGINE_RULES = "../solver/engine.py"
+RULE_FILES = {
+    **LP_TEXT,
+    **{name: (LP_DIR / name).read_text(encoding="utf-8") for name in (AUDIT_RULES, ENGINE_RULES)},
+}
 
 
 def _rule_ids_in_lp() -> set[str]:
