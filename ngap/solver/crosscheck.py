@@ -578,6 +578,11 @@ def visites_deplacements(m: Model) -> None:
     for code in ("MDN", "MDI", "MDD"):
         # Rule md_night_urgency: an emergency, as for MN/MM/F.
         m.forbid("md_night_urgency", code, not sit.holds("emergency"))
+    for code in ("MD", "MDN", "MDI", "MDD"):
+        for time_code in TIME_MAJORATIONS:
+            # Rule md_night_not_with_time_majoration: the night / Sunday travel forms already
+            # carry the art. 14 majoration (VG + MDN, never VG + MN + MDN nor VG + MN + MD).
+            m.exclude("md_night_not_with_time_majoration", code, time_code)
     # Rule mdm_mountain (from 1 Jan 2026): MDM in a mountain zone, MD elsewhere.
     m.forbid("mdm_mountain", "MDM", not sit.holds("mountain"))
     m.forbid("mdm_mountain", "MD", sit.holds("mountain"))
