@@ -102,9 +102,10 @@ class Encounter(_Strict):
     zone: Literal["metro", "drom"] = "metro"
     alsace_moselle: bool = False
     pdsa_extended: Flag = Field(
-        True,
+        None,
         description="The regional PDSA order covers Saturday afternoon and bridge days "
-        "(CSP R.6315-1); these are then out-of-hours duty periods.",
+        "(CSP R.6315-1); these are then out-of-hours duty periods. Unknown unless stated: "
+        "it depends on the region's order, so answers on those days are conditional on it.",
     )
     trip: str = Field("single", description="Rank of the patient in a several-patient trip.")
     practitioner: Practitioner = Field(default_factory=Practitioner)

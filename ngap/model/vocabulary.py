@@ -93,7 +93,7 @@ FLAGS: Final = {
     "burn_face_hands": "The burn is on the face or the hands.",
     "treating": "The doctor is the patient's médecin traitant.",
     "pdsa_extended": "The regional PDSA order extends duty hours to Saturday afternoon and bridge "
-    "days (CSP R.6315-1: 'en fonction des besoins').",
+    "days (CSP R.6315-1: 'en fonction des besoins'); unknown unless stated.",
 }
 """Yes/no circumstances.  Each may be given or left unknown."""
 
