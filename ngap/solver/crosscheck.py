@@ -361,6 +361,8 @@ def actes_base(m: Model) -> None:
     sit = m.situation
     m.declare(m.needs_done, CONSULTATION_LETTERS, "consultation")
     m.declare(m.needs_done, VISIT_LETTERS, "visit")
+    # A consultant opinion (NGAP art. 18 B) is a consultation or visit that took place.
+    m.declare(m.needs_done, [*CONSULTATION_LETTERS, *VISIT_LETTERS], "consultant_opinion")
     m.declare(m.needs_done, TELE_LETTERS, "teleconsultation")
     m.declare(m.allowed_place, CONSULTATION_LETTERS, "office")
     m.declare(m.allowed_place, VISIT_LETTERS, "home", "institution")
@@ -425,10 +427,14 @@ def majorations_enfant_coordination(m: Model) -> None:
     m.forbid("age_too_old", "MEG", sit.age_ge(6))
     # MCG: consultation, correspondent in the coordinated pathway, not the médecin traitant.
     m.declare(m.attaches, ["MCG"], "G", "GS")
-    m.declare(m.needs_done, ["MCG"], "consultation")
+    m.declare(m.needs_done, ["MCG"], "consultation", "consultant_opinion")
     m.forbid("not_for_treating_doctor", "MCG", sit.holds("treating"))
-    # Rule mcg_needs_coordination.
-    m.forbid("mcg_needs_coordination", "MCG", not sit.holds("correspondent"))
+    # Rule mcg_needs_coordination: a correspondent, or a consultant opinion asked by the
+    # médecin traitant (NGAP art. 18 B: explicit request, report back).
+    coordinated = sit.holds("correspondent") or (
+        sit.holds("mt_request") and sit.done("consultant_opinion")
+    )
+    m.forbid("mcg_needs_coordination", "MCG", not coordinated)
     # MOP: 80 and over, not the médecin traitant (from 1 Jan 2024: codes.yaml).
     m.declare(m.attaches, ["MOP"], *SNP_BASE)
     m.forbid("age_too_young", "MOP", not sit.age_ge(80))
