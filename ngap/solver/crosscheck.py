@@ -306,6 +306,11 @@ class Model:
             # is visited but billed a consultation.
             if code in CONSULTATION_LETTERS and sit.later_patient and sit.done("visit"):
                 performed = True
+            # A consultant opinion (NGAP art. 18 B) given by a GP who may not bill APC / APV is
+            # the consultation or visit that took place (G / VG, and MCG on a consultation).
+            opinion = sit.done("consultant_opinion") and sit["specialty"] == "gp"
+            if code in (*CONSULTATION_LETTERS, *VISIT_LETTERS, "MCG") and opinion:
+                performed = True
             # Rule act_not_performed: a code is billed for an act that was not performed.
             self.forbid("act_not_performed", code, not performed)
         for code, places in self.allowed_place.items():
@@ -361,8 +366,6 @@ def actes_base(m: Model) -> None:
     sit = m.situation
     m.declare(m.needs_done, CONSULTATION_LETTERS, "consultation")
     m.declare(m.needs_done, VISIT_LETTERS, "visit")
-    # A consultant opinion (NGAP art. 18 B) is a consultation or visit that took place.
-    m.declare(m.needs_done, [*CONSULTATION_LETTERS, *VISIT_LETTERS], "consultant_opinion")
     m.declare(m.needs_done, TELE_LETTERS, "teleconsultation")
     m.declare(m.allowed_place, CONSULTATION_LETTERS, "office")
     m.declare(m.allowed_place, VISIT_LETTERS, "home", "institution")
@@ -427,7 +430,7 @@ def majorations_enfant_coordination(m: Model) -> None:
     m.forbid("age_too_old", "MEG", sit.age_ge(6))
     # MCG: consultation, correspondent in the coordinated pathway, not the médecin traitant.
     m.declare(m.attaches, ["MCG"], "G", "GS")
-    m.declare(m.needs_done, ["MCG"], "consultation", "consultant_opinion")
+    m.declare(m.needs_done, ["MCG"], "consultation")
     m.forbid("not_for_treating_doctor", "MCG", sit.holds("treating"))
     # Rule mcg_needs_coordination: a correspondent, or a consultant opinion asked by the
     # médecin traitant (NGAP art. 18 B: explicit request, report back).
