@@ -425,6 +425,38 @@ class Pinned:
 
 
 PINNED: dict[str, Pinned] = {
+    # A justified urgent night visit: VG + MDN, never with MN (nor MD + MN).
+    "night-visit-justified-2023": Pinned(
+        "md_night_not_with_time_majoration",
+        {
+            "date": "2023-11-28",
+            "time": "22:30",
+            "call_time": "22:00",
+            "place": "home",
+            "circumstances": {"emergency": True, "home_justified": True},
+            "done": ["visit"],
+        },
+    ),
+    # A consultant opinion asked by the médecin traitant, given by a GP not qualified as
+    # specialist: G + MCG (the consultation took place; APC is for specialists).
+    "consultant-opinion-plain-gp-2025": Pinned(
+        None,
+        {
+            "date": "2025-02-04",
+            "practitioner": {"specialty": "gp", "sector": "1", "rate": "opposable"},
+            "circumstances": {"mt_request": True},
+            "done": ["consultant_opinion"],
+        },
+    ),
+    "consultant-opinion-plain-gp-no-request-2025": Pinned(
+        "mcg_needs_coordination",
+        {
+            "date": "2025-02-04",
+            "practitioner": {"specialty": "gp", "sector": "1", "rate": "opposable"},
+            "circumstances": {"mt_request": False},
+            "done": ["consultant_opinion"],
+        },
+    ),
     # SNP / SHE at 20h-21h: a weekday evening, before and after 22 Dec 2024, and the evening of a
     # Saturday and of a bridge day with and without the regional extension of duty hours.
     "sas-weekday-20h30-2025": Pinned(
@@ -710,6 +742,7 @@ def _pinned(case: Pinned) -> Encounter:
         "time": "10:00",
         "call_time": "09:00",
         "place": "office",
+        "pdsa_extended": True,
         "practitioner": {"sector": "1", "rate": "opposable"},
         "patient": ADULT,
         "done": ["consultation"],
