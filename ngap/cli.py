@@ -65,6 +65,8 @@ def _cotation_table(title: str, cotation: Cotation) -> Table:
         amount = euros(line.amount_cents)
         if line.unpriced:
             amount = "unpriced"
+            if line.by_department:
+                amount += "\n" + ", ".join(f"{d}: {a}" for d, a in line.by_department.items())
         elif line.unconfirmed:
             amount += " (unconfirmed)"
         code = f"{line.code} ({line.record})" if line.record else line.code

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS, TRIPS
+from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS, DEPARTMENTS, TRIPS
 
 KNOWN_DONE = tuple(ACTIVITIES) + CCAM_ACTS
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -82,6 +82,12 @@ class Circumstances(_Strict):
     burn_face_hands: Flag = Field(False, description="Burn on the face or hands.")
 
 
+PLAIN_ALLOWANCE_KM = 2.0
+MOUNTAIN_ALLOWANCE_KM = 1.0
+"""NGAP general provisions art. 13 C: IK are paid on the distance travelled less 2 km in the
+plain, 1 km in the mountain, deducted on the way out and on the way back."""
+
+
 class Travel(_Strict):
     mountain: Flag = Field(False, description="Home or practice in a mountain zone.")
     ik_distance: Flag = Field(False, description="Outside the town and beyond the allowance.")
@@ -89,6 +95,40 @@ class Travel(_Strict):
     km: Annotated[float, Field(ge=0, le=500)] = Field(
         0, description="Billable kilometres for IK (allowance already deducted, both legs)."
     )
+    distance_km: float | None = Field(
+        None,
+        ge=0,
+        le=250,
+        description="One-way distance from the practice to the patient, in km; the billable km "
+        "are then computed: 2 x (distance - 2 km) in the plain, 2 x (distance - 1 km) in the "
+        "mountain (NGAP art. 13 C). Give km or distance_km, not both.",
+    )
+
+    @model_validator(mode="after")
+    def _one_distance(self) -> Travel:
+        if self.distance_km is not None:
+            if self.km:
+                raise ValueError("give travel.km (billable) or travel.distance_km, not both")
+            if self.mountain is None:
+                raise ValueError(
+                    "travel.distance_km needs travel.mountain stated: the allowance is 2 km in "
+                    "the plain and 1 km in the mountain"
+                )
+        return self
+
+    @property
+    def billable_km(self) -> float:
+        """The kilometres IK is paid on: ``km`` as given, or computed from the distance."""
+        return billable_km(self.km, self.distance_km, self.mountain)
+
+
+def billable_km(km: float, distance_km: float | None, mountain: bool | None) -> float:
+    """Billable km: ``km`` when no distance is given; otherwise the distance less the allowance
+    (1 km in the mountain, 2 km elsewhere), on both legs, never below zero (NGAP art. 13 C)."""
+    if distance_km is None:
+        return km
+    allowance = MOUNTAIN_ALLOWANCE_KM if mountain else PLAIN_ALLOWANCE_KM
+    return round(max(0.0, 2 * (distance_km - allowance)), 3)
 
 
 class Encounter(_Strict):
@@ -100,6 +140,13 @@ class Encounter(_Strict):
     call_time: str | None = Field(None, description="Time of the call, HH:MM (night rule).")
     place: Literal["office", "home", "institution", "tele"]
     zone: Literal["metro", "drom"] = "metro"
+    department: Literal["metro", "971", "972", "973", "974", "976"] | None = Field(
+        None,
+        description="Department, for the tariffs that differ between overseas departments "
+        "(971 Guadeloupe, 972 Martinique, 973 Guyane, 974 La Réunion, 976 Mayotte); an "
+        "overseas department implies zone drom. Unknown if absent: zone drom alone leaves the "
+        "per-department amounts unknown.",
+    )
     alsace_moselle: bool = False
     pdsa_extended: Flag = Field(
         None,
@@ -114,6 +161,26 @@ class Encounter(_Strict):
     travel: Travel = Field(default_factory=Travel)
     done: tuple[str, ...] = Field(description="What was performed (activities, CCAM codes).")
     claimed: tuple[str, ...] | None = Field(None, description="Codes claimed (check only).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _zone_of_department(cls, data: object) -> object:
+        """An overseas department implies the overseas zone when the zone is not written."""
+        if isinstance(data, dict) and "zone" not in data:
+            department = data.get("department")
+            if department is not None and str(department) in DEPARTMENTS:
+                return {**data, "zone": "drom"}
+        return data
+
+    @model_validator(mode="after")
+    def _department_in_zone(self) -> Encounter:
+        if self.department is not None:
+            overseas = self.department in DEPARTMENTS
+            if overseas != (self.zone == "drom"):
+                raise ValueError(
+                    f"department {self.department} is not in zone {self.zone}"
+                )
+        return self
 
     @field_validator("time", "call_time")
     @classmethod

@@ -50,6 +50,21 @@ SEXES: Final = ("f", "m")
 
 ZONES: Final = ("metro", "drom")
 
+DEPARTMENTS: Final = {
+    "971": "guadeloupe",
+    "972": "martinique",
+    "973": "guyane",
+    "974": "reunion",
+    "976": "mayotte",
+}
+"""The five overseas departments (DROM) by INSEE number, and the name their per-department
+tariffs carry in codes.yaml (``zone:``)."""
+
+DEPARTMENT_VALUES: Final = ("none", "unknown", *(f"d{n}" for n in DEPARTMENTS))
+"""The department dimension: ``none`` in metropolitan France, ``unknown`` for an overseas
+encounter that does not name its department (per-department amounts then stay unknown),
+``d971`` ... ``d976``."""
+
 EXAM_WINDOWS: Final = ("coe", "mandatory", "none")
 """Where the child's age falls in the calendar of the 20 mandatory child examinations in force on
 the date (CSP art. R.2132-1; arrêté 26 Feb 2019; arrêté 14 Nov 2024): a certificate exam window
@@ -235,6 +250,9 @@ def static_dimensions() -> list[Dimension]:
     """Every dimension except the era, whose values come from the tariff data."""
     dims = [
         Dimension("zone", ZONES, "Metropolitan France or an overseas department (DROM)."),
+        Dimension(
+            "department", DEPARTMENT_VALUES, "Overseas department (per-department tariffs)."
+        ),
         Dimension("day", DAY_TYPES, "Kind of day of the act."),
         Dimension("bridge", YES_NO, "Monday before or Friday/Saturday after a public holiday."),
         Dimension("hour", HOUR_BANDS, "Time band of the act."),

@@ -21,11 +21,14 @@ from ngap.model.vocabulary import (
     ACTIVITIES,
     AGE_THRESHOLDS,
     CCAM_ACTS,
+    DEPARTMENT_VALUES,
     Dimension,
     static_dimensions,
 )
 
-ZONES_GRIDS = (("metro", "std"), ("metro", "s2"), ("drom", "std"), ("drom", "s2"))
+PRICE_ZONES = ("metro", *(v for v in DEPARTMENT_VALUES if v != "none"))
+"""Where a price is looked up: metropolitan France, or an overseas department value."""
+ZONES_GRIDS = tuple((zone, grid) for zone in PRICE_ZONES for grid in ("std", "s2"))
 
 
 def day_number(day: dt.date) -> int:
@@ -61,8 +64,8 @@ def _step_facts(code: Code, era: Era, zone: str, grid: str) -> Iterable[str]:
     if code.kind in ("refined", "free"):
         return
     step: TariffStep | None
-    if zone == "drom":
-        step = code.step_on(era.start, "std", "drom")
+    if zone != "metro":
+        step = code.department_step(era.start, zone)
         if grid == "s2" and code.nomenclature == "CCAM":
             step = None
     elif grid == "s2":

@@ -29,6 +29,9 @@ class Line:
     unpriced: bool = False
     record: str | None = None
     quantity: float | None = None
+    by_department: dict[str, str] | None = None
+    """Overseas encounter that does not name its department: the amount of each department
+    (INSEE number -> euros, "?" when unknown) when they differ; the line is then unpriced."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
