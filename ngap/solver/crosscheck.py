@@ -373,8 +373,14 @@ def actes_base(m: Model) -> None:
     # Rule specialist_letter (wrong_specialty): CS, GS, VS, VGS for specialists in general
     # medicine (SNJMG 2022; SRP-IMG 2023).
     m.declare(m.needs_specialty, ("GS", "VGS", "CS", "VS"), "gp_specialist")
-    # Rule one_main_act: two consultations / visits / NGAP acts in one session.
-    m.at_most("one_main_act", m.main_acts, 1)
+    # Rule one_main_act: a consultation or visit with another main act in one session; the two
+    # burn dressings K9 and K16 together are an art. 11 B association (K9 at 50 %).
+    m.at_most("one_main_act", m.clinical_acts, 1)
+    for code in m.clinical_acts:
+        for burn in BURN_ACTS:
+            m.exclude("one_main_act", code, burn)
+    # Rule ngap_third_act: a third act with a letter key is not paid (art. 11 B).
+    m.at_most("ngap_third_act", ("K9", "K16", "K9/2", "K16/2"), 2)
     for code in VISIT_LETTERS:
         # Rule trip_later_patient_consultation: only the trip's first patient gets a visit.
         m.forbid("trip_later_patient_consultation", code, sit.later_patient)
