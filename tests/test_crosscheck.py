@@ -267,13 +267,17 @@ def generate(nomenclature: Nomenclature, count: int = COUNT, seed: int = SEED) -
         if place == "institution" and "consultation" in done and rng.random() < 0.7:
             trip = "institution_next"  # a consultation in an institution: a later patient
         female = chance("female", 0.5)
+        overseas = rng.random()
+        # one DROM encounter in ten; its department named or not, from the same draw
+        department = (None, "971", "972", "973", "974", "976")[int(overseas * 600) % 6]
         data: dict[str, Any] = {
             "id": f"x{i:04d}",
             "date": day.isoformat(),
             "time": time,
             "call_time": call_time,
             "place": place,
-            "zone": "drom" if rng.random() < 0.1 else "metro",
+            "zone": "drom" if overseas < 0.1 else "metro",
+            "department": department if overseas < 0.1 else None,
             "alsace_moselle": rng.random() < 0.1,
             "pdsa_extended": rng.random() < 0.7,
             "trip": trip,
