@@ -429,6 +429,19 @@ class Pinned:
 
 
 PINNED: dict[str, Pinned] = {
+    # Three sutures for multiple recent traumatic lesions: three acts paid (CCAM III-3 B 2 b).
+    "sutures-multiple-trauma-2025": Pinned(
+        None,
+        {
+            "date": "2025-03-11",
+            "circumstances": {"multiple_recent_trauma": True},
+            "done": ["QZJA002", "QZJA017", "QZJA015"],
+        },
+    ),
+    "sutures-no-derogation-2025": Pinned(
+        "ccam_two_acts",
+        {"date": "2025-03-11", "done": ["QZJA002", "QZJA017", "QZJA015"]},
+    ),
     # A justified urgent night visit: VG + MDN, never with MN (nor MD + MN).
     "night-visit-justified-2023": Pinned(
         "md_night_not_with_time_majoration",

@@ -29,8 +29,8 @@ from ngap.audit.columns import INPUT_COLUMNS, Column
 from ngap.model import calendar as cal
 from ngap.model.child_exams import CALENDAR_2025, exam_window_of
 from ngap.model.context import Context, Value, department_value, flag_value, sector_value
-from ngap.model.eras import COVERAGE_START, DateOutOfRange, Era, era_of
 from ngap.model.encounter import billable_km
+from ngap.model.eras import COVERAGE_START, DateOutOfRange, Era, era_of
 from ngap.model.vocabulary import ACTIVITIES, AGE_THRESHOLDS, CCAM_ACTS, DEPARTMENTS, KM_BITS
 
 EPOCH = dt.date(1970, 1, 1)

@@ -80,6 +80,12 @@ class Circumstances(_Strict):
     discharge_45d: Flag = Field(False, description="Within 45 days of a discharge (GL1).")
     new_treating_doctor: Flag = Field(False, description="First visit of a new médecin traitant.")
     burn_face_hands: Flag = Field(False, description="Burn on the face or hands.")
+    multiple_recent_trauma: Flag = Field(
+        False, description="Technical acts for several recent traumatic lesions (CCAM III-3 B)."
+    )
+    different_limbs: Flag = Field(
+        False, description="Surgical acts on different limbs, or trunk / head and a limb."
+    )
 
 
 PLAIN_ALLOWANCE_KM = 2.0

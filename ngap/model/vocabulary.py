@@ -106,6 +106,10 @@ FLAGS: Final = {
     "1 km mountain).",
     "on_foot_or_ski": "The trip had to be made on foot or on skis.",
     "burn_face_hands": "The burn is on the face or the hands.",
+    "multiple_recent_trauma": "The technical acts treat several recent traumatic lesions (CCAM "
+    "art. III-3 B 2 b: three acts at 100 / 75 / 50 %).",
+    "different_limbs": "The surgical acts are on different limbs, or the trunk / head and a limb "
+    "(CCAM art. III-3 B 2 a: the cheaper at 75 %).",
     "treating": "The doctor is the patient's médecin traitant.",
     "pdsa_extended": "The regional PDSA order extends duty hours to Saturday afternoon and bridge "
     "days (CSP R.6315-1: 'en fonction des besoins'); unknown unless stated.",

@@ -829,8 +829,18 @@ def cumul_ngap_ccam(m: Model) -> None:
         if act == "GLQP012" and spirometry:
             partners = tuple(c for c in clinical if c != "APC")
         m.add("ngap_ccam_no_cumul", (act, *clinical), _cumul(clinical, partners))
-    # Rule ccam_two_acts: at most two technical acts in one session.
-    m.at_most("ccam_two_acts", ccam, 2)
+    # Rule ccam_two_acts: at most two technical acts in one session; three when every one is a
+    # surgical act (the sutures) for multiple recent traumatic lesions (art. III-3 B 2 b).
+    surgery = {"QZJA002", "QZJA017", "QZJA015"}
+    trauma = sit.holds("multiple_recent_trauma")
+    is_surgery = [code in surgery for code in ccam]
+
+    def acts_paid(*billed: int) -> bool:
+        count = sum(billed)
+        only_surgery = all(s for s, b in zip(is_surgery, billed, strict=True) if b)
+        return count <= 2 or (count <= 3 and trauma and only_surgery)
+
+    m.add("ccam_two_acts", ccam, acts_paid)
     # YYYY490: the ECG at the patient's home.
     m.declare(m.attaches, ["YYYY490"], "DEQP003")
     m.declare(m.allowed_place, ["YYYY490"], "home", "institution")
