@@ -118,7 +118,10 @@ def _emit_json(data: dict[str, Any]) -> None:
 
 def _amount(line: Any, lang: Lang) -> str:
     if line.unpriced:
-        return say("non chiffré", "unpriced", lang)
+        amount = say("non chiffré", "unpriced", lang)
+        if line.by_department:
+            amount += "\n" + ", ".join(f"{d}: {a}" for d, a in line.by_department.items())
+        return amount
     amount = euros(line.amount_cents)
     if line.unconfirmed:
         amount += say(" (non confirmé)", " (unconfirmed)", lang)

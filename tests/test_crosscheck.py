@@ -267,13 +267,17 @@ def generate(nomenclature: Nomenclature, count: int = COUNT, seed: int = SEED) -
         if place == "institution" and "consultation" in done and rng.random() < 0.7:
             trip = "institution_next"  # a consultation in an institution: a later patient
         female = chance("female", 0.5)
+        overseas = rng.random()
+        # one DROM encounter in ten; its department named or not, from the same draw
+        department = (None, "971", "972", "973", "974", "976")[int(overseas * 600) % 6]
         data: dict[str, Any] = {
             "id": f"x{i:04d}",
             "date": day.isoformat(),
             "time": time,
             "call_time": call_time,
             "place": place,
-            "zone": "drom" if rng.random() < 0.1 else "metro",
+            "zone": "drom" if overseas < 0.1 else "metro",
+            "department": department if overseas < 0.1 else None,
             "alsace_moselle": rng.random() < 0.1,
             "pdsa_extended": rng.random() < 0.7,
             "trip": trip,
@@ -426,6 +430,51 @@ class Pinned:
 
 
 PINNED: dict[str, Pinned] = {
+    # Three sutures for multiple recent traumatic lesions: three acts paid (CCAM III-3 B 2 b).
+    "sutures-multiple-trauma-2025": Pinned(
+        None,
+        {
+            "date": "2025-03-11",
+            "circumstances": {"multiple_recent_trauma": True},
+            "done": ["QZJA002", "QZJA017", "QZJA015"],
+        },
+    ),
+    "sutures-no-derogation-2025": Pinned(
+        "ccam_two_acts",
+        {"date": "2025-03-11", "done": ["QZJA002", "QZJA017", "QZJA015"]},
+    ),
+    # A justified urgent night visit: VG + MDN, never with MN (nor MD + MN).
+    "night-visit-justified-2023": Pinned(
+        "md_night_not_with_time_majoration",
+        {
+            "date": "2023-11-28",
+            "time": "22:30",
+            "call_time": "22:00",
+            "place": "home",
+            "circumstances": {"emergency": True, "home_justified": True},
+            "done": ["visit"],
+        },
+    ),
+    # A consultant opinion asked by the médecin traitant, given by a GP not qualified as
+    # specialist: G + MCG (the consultation took place; APC is for specialists).
+    "consultant-opinion-plain-gp-2025": Pinned(
+        None,
+        {
+            "date": "2025-02-04",
+            "practitioner": {"specialty": "gp", "sector": "1", "rate": "opposable"},
+            "circumstances": {"mt_request": True},
+            "done": ["consultant_opinion"],
+        },
+    ),
+    "consultant-opinion-plain-gp-no-request-2025": Pinned(
+        "mcg_needs_coordination",
+        {
+            "date": "2025-02-04",
+            "practitioner": {"specialty": "gp", "sector": "1", "rate": "opposable"},
+            "circumstances": {"mt_request": False},
+            "done": ["consultant_opinion"],
+        },
+    ),
     # SNP / SHE at 20h-21h: a weekday evening, before and after 22 Dec 2024, and the evening of a
     # Saturday and of a bridge day with and without the regional extension of duty hours.
     "sas-weekday-20h30-2025": Pinned(
@@ -766,6 +815,7 @@ def _pinned(case: Pinned) -> Encounter:
         "time": "10:00",
         "call_time": "09:00",
         "place": "office",
+        "pdsa_extended": True,
         "practitioner": {"sector": "1", "rate": "opposable"},
         "patient": ADULT,
         "done": ["consultation"],

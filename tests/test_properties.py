@@ -40,6 +40,7 @@ def encounters(draw: st.DrawFn) -> Encounter:
         "time": f"{draw(st.integers(0, 23)):02d}:{draw(st.integers(0, 59)):02d}",
         "call_time": f"{draw(st.integers(0, 23)):02d}:00",
         "place": place,
+        "pdsa_extended": draw(st.booleans()),
         "practitioner": {
             "specialty": draw(st.sampled_from(["gp", "gp_specialist"])),
             "sector": sector,

@@ -31,6 +31,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "patient_age_days": (0, 31),
     "patient_birth_year": (1880, 2100),
     "travel_km": (0, 500),
+    "travel_distance_km": (0, 250),
 }
 
 

@@ -28,9 +28,10 @@ from ngap.audit.cells import cell_parser, empty_value, missing_value
 from ngap.audit.columns import INPUT_COLUMNS, Column
 from ngap.model import calendar as cal
 from ngap.model.child_exams import CALENDAR_2025, exam_window_of
-from ngap.model.context import Context, Value, flag_value, sector_value
+from ngap.model.context import Context, Value, department_value, flag_value, sector_value
+from ngap.model.encounter import billable_km
 from ngap.model.eras import COVERAGE_START, DateOutOfRange, Era, era_of
-from ngap.model.vocabulary import ACTIVITIES, AGE_THRESHOLDS, CCAM_ACTS, KM_BITS
+from ngap.model.vocabulary import ACTIVITIES, AGE_THRESHOLDS, CCAM_ACTS, DEPARTMENTS, KM_BITS
 
 EPOCH = dt.date(1970, 1, 1)
 FLAG_COLUMNS: dict[str, str] = {
@@ -50,6 +51,7 @@ KEY_DIMS: tuple[str, ...] = (
     "call",
     "place",
     "zone",
+    "department",
     "specialty",
     "sector",
     "rate",
@@ -169,6 +171,13 @@ def combine(columns: Sequence[Coded], fn: Callable[..., Any], interner: Interner
     return np.asarray(results, dtype=np.int32)[inverse.reshape(-1)]
 
 
+def _billable_km(km: float | None, distance: float | None, mountain: bool | None) -> float:
+    """Billable km of a row, as the encounter model computes them (NGAP art. 13 C)."""
+    if distance is not None and mountain is None:
+        return 0.0  # the row is bad input (see _distance_errors)
+    return billable_km(km or 0.0, distance, mountain)
+
+
 def _either(fn: Callable[[bool], Any], alsace: bool | None) -> Value:
     if alsace is not None:
         return fn(alsace)  # type: ignore[no-any-return]
@@ -283,6 +292,10 @@ class ContextDeriver:
             ("trip", "trip"),
         ):
             dims[dim] = intern[dim].codes(coded[name].values)[coded[name].codes]
+        dims["department"] = combine(
+            [coded["zone"], coded["department"]], department_value, intern["department"]
+        )
+        self._department_errors(coded, errors)
         dims["sector"] = combine(
             [coded["practitioner_sector"], coded["practitioner_optam"]],
             sector_value,
@@ -294,17 +307,43 @@ class ContextDeriver:
         age_months = self._ages(coded, dims, errors, n)
 
         tables = [intern[d].values for d in KEY_DIMS[:-3]]
-        km, done, claimed = coded["travel_km"], coded["done"], coded["claimed"]
+        done, claimed = coded["done"], coded["claimed"]
+        travel = [coded[c] for c in ("travel_km", "travel_distance_km", "travel_mountain")]
+        km_codes = combine(travel, _billable_km, intern["km"])
+        self._distance_errors(travel, errors)
         matrix = np.empty((n, len(KEY_DIMS)), dtype=np.int32)
         for i, dim in enumerate(KEY_DIMS[:-3]):
             matrix[:, i] = dims[dim]
-        matrix[:, -3] = km.codes
+        matrix[:, -3] = km_codes
         matrix[:, -2] = done.codes
         matrix[:, -1] = claimed.codes
-        tables += [km.values, done.values, claimed.values]
+        tables += [intern["km"].values, done.values, claimed.values]
         iso = [d.isoformat() if d is not None else None for d in date.values]
         dates = pa.array(iso, pa.string()).take(pa.array(date.codes))
         return ChunkKeys(matrix, tables, errors, dates, age_months, coded)
+
+    @staticmethod
+    def _department_errors(coded: dict[str, Coded], errors: list[str | None]) -> None:
+        """A department outside the zone written on the row (the encounter model refuses it)."""
+        zone, department = coded["zone"], coded["department"]
+        for row in range(len(errors)):
+            z, d = zone.values[zone.codes[row]], department.values[department.codes[row]]
+            if d is not None and z is not None and (d in DEPARTMENTS) != (z == "drom"):
+                errors[row] = _join(errors[row], f"department: {d} is not in zone {z}")
+
+    @staticmethod
+    def _distance_errors(travel: list[Coded], errors: list[str | None]) -> None:
+        """Billable km and a distance both given, or a distance without the mountain flag."""
+        km, distance, mountain = travel
+        for row in np.flatnonzero(
+            np.asarray([v is not None for v in distance.values], dtype=bool)[distance.codes]
+        ).tolist():
+            if km.values[km.codes[row]]:
+                errors[row] = _join(errors[row], "travel_distance_km: give it or travel_km")
+            if mountain.values[mountain.codes[row]] is None:
+                errors[row] = _join(
+                    errors[row], "travel_distance_km: travel_mountain must be stated"
+                )
 
     @staticmethod
     def _cell_errors(coded: dict[str, Coded], n: int) -> list[str | None]:

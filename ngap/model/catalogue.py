@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from ngap.model.vocabulary import DEPARTMENTS
+
 FAR_PAST = dt.date(1900, 1, 1)
 FAR_FUTURE = dt.date(2099, 12, 31)
 
@@ -81,21 +83,58 @@ class Code:
     refines: str | None = None
     note: str | None = None
 
-    def step_on(self, day: dt.date, grid: str = "std", zone: str = "metro") -> TariffStep | None:
-        """The tariff step in force on ``day`` (None outside the code's life or before any step)."""
+    def step_on(
+        self,
+        day: dt.date,
+        grid: str = "std",
+        zone: str = "metro",
+        department: str | None = None,
+    ) -> TariffStep | None:
+        """The tariff step in force on ``day`` (None outside the code's life or before any step).
+
+        In the overseas zone, ``department`` (a name of ``DEPARTMENTS``: guadeloupe...) selects
+        the steps common to every department and that department's own, the latest winning
+        (its own on the same day); without it only the common steps count.
+        """
         if not (self.valid_from <= day <= self.valid_to):
             return None
         steps = {"std": self.tariffs, "s2": self.tariffs_non_optam}[grid]
         if zone == "drom":
-            # Only values that hold for every overseas department; per-department values are
-            # documented in the data but the encounter model knows one "drom" zone.
+            # CCAM codes have overseas values on both grids; NGAP codes on one.
             overseas = {"std": self.drom, "s2": self.drom_non_optam}[grid]
-            steps = tuple(s for s in overseas if s.zone == "all")
+            places = ("all",) if department is None else ("all", department)
+            steps = tuple(
+                sorted(
+                    (s for s in overseas if s.zone in places),
+                    key=lambda s: (s.start, s.zone != "all"),
+                )
+            )
         current = None
         for step in steps:
             if step.start <= day:
                 current = step
         return current
+
+    def department_steps(
+        self, day: dt.date, grid: str = "std"
+    ) -> dict[str, TariffStep | None]:
+        """The overseas step of each department on ``day`` (INSEE number -> step)."""
+        return {
+            number: self.step_on(day, grid, "drom", name) for number, name in DEPARTMENTS.items()
+        }
+
+    def department_step(
+        self, day: dt.date, department: str, grid: str = "std"
+    ) -> TariffStep | None:
+        """The step of a department value of the context: ``d971``..., or ``unknown`` (the
+        common step, when every department has the same amount that day; else None)."""
+        if department != "unknown":
+            return self.step_on(day, grid, "drom", DEPARTMENTS[department[1:]])
+        steps = self.department_steps(day, grid)
+        amounts = {None if s is None else (s.cents, s.not_billable) for s in steps.values()}
+        if len(amounts) != 1:
+            return None
+        return next(iter(steps.values()))
 
     def billable_on(self, day: dt.date) -> bool:
         if self.kind == "refined":

@@ -65,6 +65,17 @@ def sector_value(sector: str | None, optam: bool | None) -> Value:
     return "s2_optam" if optam else "s2"
 
 
+def department_value(zone: str | None, department: str | None) -> Value:
+    """none in metropolitan France, d971... when named, unknown for an unnamed overseas one."""
+    if zone is None:
+        return None
+    if zone == "metro":
+        return "none"
+    if department is None or department == "metro":
+        return "unknown"
+    return f"d{department}"
+
+
 def _sector(enc: Encounter) -> Value:
     return sector_value(enc.practitioner.sector, enc.practitioner.optam)
 
@@ -74,6 +85,7 @@ def derive(enc: Encounter, eras: tuple[Era, ...]) -> Context:
     era = era_of(eras, enc.date)
     values["era"] = str(era.index)
     values["zone"] = enc.zone
+    values["department"] = department_value(enc.zone, enc.department)
     values["day"] = cal.day_type(enc.date, enc.alsace_moselle)
     values["bridge"] = "yes" if cal.is_bridge_day(enc.date, enc.alsace_moselle) else "no"
     values["hour"] = cal.hour_band(Encounter.minutes(enc.time)) if enc.time else None
@@ -96,13 +108,13 @@ def derive(enc: Encounter, eras: tuple[Era, ...]) -> Context:
     for section in (enc.patient, enc.circumstances, enc.travel):
         for name, field_value in section:
             if isinstance(field_value, bool) or field_value is None:
-                if name in ("birth_date", "age", "sex"):
+                if name in ("birth_date", "age", "sex", "distance_km"):
                     continue
                 values[name] = flag_value(field_value)
-    km = round(enc.travel.km)
+    km = round(enc.travel.billable_km)
     for bit in range(KM_BITS):
         values[f"km_bit_{bit}"] = "yes" if km >> bit & 1 else "no"
     done = set(enc.done)
     for activity in (*ACTIVITIES, *CCAM_ACTS):
         values[f"done:{activity}"] = "yes" if activity in done else "no"
-    return Context(era=era, values=values, km=enc.travel.km, date=enc.date)
+    return Context(era=era, values=values, km=enc.travel.billable_km, date=enc.date)

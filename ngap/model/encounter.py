@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ngap.clock import today
 from ngap.model import labels
-from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS, TRIPS
+from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS, DEPARTMENTS, TRIPS
 
 KNOWN_DONE = tuple(ACTIVITIES) + CCAM_ACTS
 _KNOWN = frozenset(KNOWN_DONE)
@@ -160,11 +160,24 @@ class Circumstances(_Strict):
     discharge_45d: Flag = Field(False, description="Within 45 days of a discharge (GL1).")
     new_treating_doctor: Flag = Field(False, description="First visit of a new médecin traitant.")
     burn_face_hands: Flag = Field(False, description="Burn on the face or hands.")
+    multiple_recent_trauma: Flag = Field(
+        False, description="Technical acts for several recent traumatic lesions (CCAM III-3 B)."
+    )
+    different_limbs: Flag = Field(
+        False, description="Surgical acts on different limbs, or trunk / head and a limb."
+    )
+
 
     @model_validator(mode="before")
     @classmethod
     def _aliases(cls, data: object) -> object:
         return _flags(data, tuple(cls.model_fields))
+
+
+PLAIN_ALLOWANCE_KM = 2.0
+MOUNTAIN_ALLOWANCE_KM = 1.0
+"""NGAP general provisions art. 13 C: IK are paid on the distance travelled less 2 km in the
+plain, 1 km in the mountain, deducted on the way out and on the way back."""
 
 
 class Travel(_Strict):
@@ -174,11 +187,45 @@ class Travel(_Strict):
     km: Annotated[float, Field(ge=0, le=500)] = Field(
         0, description="Billable kilometres for IK (allowance already deducted, both legs)."
     )
+    distance_km: float | None = Field(
+        None,
+        ge=0,
+        le=250,
+        description="One-way distance from the practice to the patient, in km; the billable km "
+        "are then computed: 2 x (distance - 2 km) in the plain, 2 x (distance - 1 km) in the "
+        "mountain (NGAP art. 13 C). Give km or distance_km, not both.",
+    )
+
+    @model_validator(mode="after")
+    def _one_distance(self) -> Travel:
+        if self.distance_km is not None:
+            if self.km:
+                raise ValueError("give travel.km (billable) or travel.distance_km, not both")
+            if self.mountain is None:
+                raise ValueError(
+                    "travel.distance_km needs travel.mountain stated: the allowance is 2 km in "
+                    "the plain and 1 km in the mountain"
+                )
+        return self
+
+    @property
+    def billable_km(self) -> float:
+        """The kilometres IK is paid on: ``km`` as given, or computed from the distance."""
+        return billable_km(self.km, self.distance_km, self.mountain)
 
     @model_validator(mode="before")
     @classmethod
     def _aliases(cls, data: object) -> object:
         return _flags(data, ("mountain", "ik_distance", "on_foot_or_ski"))
+
+
+def billable_km(km: float, distance_km: float | None, mountain: bool | None) -> float:
+    """Billable km: ``km`` when no distance is given; otherwise the distance less the allowance
+    (1 km in the mountain, 2 km elsewhere), on both legs, never below zero (NGAP art. 13 C)."""
+    if distance_km is None:
+        return km
+    allowance = MOUNTAIN_ALLOWANCE_KM if mountain else PLAIN_ALLOWANCE_KM
+    return round(max(0.0, 2 * (distance_km - allowance)), 3)
 
 
 class Encounter(_Strict):
@@ -190,11 +237,19 @@ class Encounter(_Strict):
     call_time: str | None = Field(None, description="Time of the call, HH:MM (night rule).")
     place: Literal["office", "home", "institution", "tele"]
     zone: Literal["metro", "drom"] = "metro"
+    department: Literal["metro", "971", "972", "973", "974", "976"] | None = Field(
+        None,
+        description="Department, for the tariffs that differ between overseas departments "
+        "(971 Guadeloupe, 972 Martinique, 973 Guyane, 974 La Réunion, 976 Mayotte); an "
+        "overseas department implies zone drom. Unknown if absent: zone drom alone leaves the "
+        "per-department amounts unknown.",
+    )
     alsace_moselle: bool = False
     pdsa_extended: Flag = Field(
-        True,
+        None,
         description="The regional PDSA order covers Saturday afternoon and bridge days "
-        "(CSP R.6315-1); these are then out-of-hours duty periods.",
+        "(CSP R.6315-1); these are then out-of-hours duty periods. Unknown unless stated: "
+        "it depends on the region's order, so answers on those days are conditional on it.",
     )
     trip: str = Field("single", description="Rank of the patient in a several-patient trip.")
     practitioner: Practitioner = Field(default_factory=Practitioner)
@@ -252,6 +307,28 @@ class Encounter(_Strict):
             if match:
                 return f"{int(match.group(1)):02d}:{match.group(2) or '00'}"
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _zone_of_department(cls, data: object) -> object:
+        """An overseas department implies the overseas zone when the zone is not written."""
+        if isinstance(data, dict) and isinstance(data.get("department"), int):
+            data = {**data, "department": str(data["department"])}  # `department: 971` in YAML
+        if isinstance(data, dict) and "zone" not in data:
+            department = data.get("department")
+            if department is not None and str(department) in DEPARTMENTS:
+                return {**data, "zone": "drom"}
+        return data
+
+    @model_validator(mode="after")
+    def _department_in_zone(self) -> Encounter:
+        if self.department is not None:
+            overseas = self.department in DEPARTMENTS
+            if overseas != (self.zone == "drom"):
+                raise ValueError(
+                    f"department {self.department} is not in zone {self.zone}"
+                )
+        return self
 
     @field_validator("time", "call_time")
     @classmethod

@@ -52,6 +52,21 @@ SEXES: Final = ("f", "m")
 
 ZONES: Final = ("metro", "drom")
 
+DEPARTMENTS: Final = {
+    "971": "guadeloupe",
+    "972": "martinique",
+    "973": "guyane",
+    "974": "reunion",
+    "976": "mayotte",
+}
+"""The five overseas departments (DROM) by INSEE number, and the name their per-department
+tariffs carry in codes.yaml (``zone:``)."""
+
+DEPARTMENT_VALUES: Final = ("none", "unknown", *(f"d{n}" for n in DEPARTMENTS))
+"""The department dimension: ``none`` in metropolitan France, ``unknown`` for an overseas
+encounter that does not name its department (per-department amounts then stay unknown),
+``d971`` ... ``d976``."""
+
 EXAM_WINDOWS: Final = ("coe", "mandatory", "none")
 """Where the child's age falls in the calendar of the 20 mandatory child examinations in force on
 the date (CSP art. R.2132-1; arrêté 26 Feb 2019; arrêté 14 Nov 2024): a certificate exam window
@@ -93,9 +108,13 @@ FLAGS: Final = {
     "1 km mountain).",
     "on_foot_or_ski": "The trip had to be made on foot or on skis.",
     "burn_face_hands": "The burn is on the face or the hands.",
+    "multiple_recent_trauma": "The technical acts treat several recent traumatic lesions (CCAM "
+    "art. III-3 B 2 b: three acts at 100 / 75 / 50 %).",
+    "different_limbs": "The surgical acts are on different limbs, or the trunk / head and a limb "
+    "(CCAM art. III-3 B 2 a: the cheaper at 75 %).",
     "treating": "The doctor is the patient's médecin traitant.",
     "pdsa_extended": "The regional PDSA order extends duty hours to Saturday afternoon and bridge "
-    "days (CSP R.6315-1: 'en fonction des besoins').",
+    "days (CSP R.6315-1: 'en fonction des besoins'); unknown unless stated.",
 }
 """Yes/no circumstances.  Each may be given or left unknown."""
 
@@ -213,6 +232,9 @@ def static_dimensions() -> list[Dimension]:
     """Every dimension except the era, whose values come from the tariff data."""
     dims = [
         Dimension("zone", ZONES, "Metropolitan France or an overseas department (DROM)."),
+        Dimension(
+            "department", DEPARTMENT_VALUES, "Overseas department (per-department tariffs)."
+        ),
         Dimension("day", DAY_TYPES, "Kind of day of the act."),
         Dimension("bridge", YES_NO, "Monday before or Friday/Saturday after a public holiday."),
         Dimension("hour", HOUR_BANDS, "Time band of the act."),

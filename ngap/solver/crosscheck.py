@@ -294,6 +294,11 @@ class Model:
             # is visited but billed a consultation.
             if code in CONSULTATION_LETTERS and sit.later_patient and sit.done("visit"):
                 performed = True
+            # A consultant opinion (NGAP art. 18 B) given by a GP who may not bill APC / APV is
+            # the consultation or visit that took place (G / VG, and MCG on a consultation).
+            opinion = sit.done("consultant_opinion") and sit["specialty"] == "gp"
+            if code in (*CONSULTATION_LETTERS, *VISIT_LETTERS, "MCG") and opinion:
+                performed = True
             # Rule act_not_performed: a code is billed for an act that was not performed.
             self.forbid("act_not_performed", code, not performed)
         for code, places in self.allowed_place.items():
@@ -356,8 +361,14 @@ def actes_base(m: Model) -> None:
     # Rule specialist_letter (wrong_specialty): CS, GS, VS, VGS for specialists in general
     # medicine (SNJMG 2022; SRP-IMG 2023).
     m.declare(m.needs_specialty, ("GS", "VGS", "CS", "VS"), "gp_specialist")
-    # Rule one_main_act: two consultations / visits / NGAP acts in one session.
-    m.at_most("one_main_act", m.main_acts, 1)
+    # Rule one_main_act: a consultation or visit with another main act in one session; the two
+    # burn dressings K9 and K16 together are an art. 11 B association (K9 at 50 %).
+    m.at_most("one_main_act", m.clinical_acts, 1)
+    for code in m.clinical_acts:
+        for burn in BURN_ACTS:
+            m.exclude("one_main_act", code, burn)
+    # Rule ngap_third_act: a third act with a letter key is not paid (art. 11 B).
+    m.at_most("ngap_third_act", ("K9", "K16", "K9/2", "K16/2"), 2)
     for code in VISIT_LETTERS:
         # Rule trip_later_patient_consultation: only the trip's first patient gets a visit.
         m.forbid("trip_later_patient_consultation", code, sit.later_patient)
@@ -415,8 +426,12 @@ def majorations_enfant_coordination(m: Model) -> None:
     m.declare(m.attaches, ["MCG"], "G", "GS")
     m.declare(m.needs_done, ["MCG"], "consultation")
     m.forbid("not_for_treating_doctor", "MCG", sit.holds("treating"))
-    # Rule mcg_needs_coordination.
-    m.forbid("mcg_needs_coordination", "MCG", not sit.holds("correspondent"))
+    # Rule mcg_needs_coordination: a correspondent, or a consultant opinion asked by the
+    # médecin traitant (NGAP art. 18 B: explicit request, report back).
+    coordinated = sit.holds("correspondent") or (
+        sit.holds("mt_request") and sit.done("consultant_opinion")
+    )
+    m.forbid("mcg_needs_coordination", "MCG", not coordinated)
     # MOP: 80 and over, not the médecin traitant (from 1 Jan 2024: codes.yaml).
     m.declare(m.attaches, ["MOP"], *SNP_BASE)
     m.forbid("age_too_young", "MOP", not sit.age_ge(80))
@@ -566,6 +581,11 @@ def visites_deplacements(m: Model) -> None:
     for code in ("MDN", "MDI", "MDD"):
         # Rule md_night_urgency: an emergency, as for MN/MM/F.
         m.forbid("md_night_urgency", code, not sit.holds("emergency"))
+    for code in ("MD", "MDN", "MDI", "MDD"):
+        for time_code in TIME_MAJORATIONS:
+            # Rule md_night_not_with_time_majoration: the night / Sunday travel forms already
+            # carry the art. 14 majoration (VG + MDN, never VG + MN + MDN nor VG + MN + MD).
+            m.exclude("md_night_not_with_time_majoration", code, time_code)
     # Rule mdm_mountain (from 1 Jan 2026): MDM in a mountain zone, MD elsewhere.
     m.forbid("mdm_mountain", "MDM", not sit.holds("mountain"))
     m.forbid("mdm_mountain", "MD", sit.holds("mountain"))
@@ -800,8 +820,18 @@ def cumul_ngap_ccam(m: Model) -> None:
         if act == "GLQP012" and spirometry:
             partners = tuple(c for c in clinical if c != "APC")
         m.add("ngap_ccam_no_cumul", (act, *clinical), _cumul(clinical, partners))
-    # Rule ccam_two_acts: at most two technical acts in one session.
-    m.at_most("ccam_two_acts", ccam, 2)
+    # Rule ccam_two_acts: at most two technical acts in one session; three when every one is a
+    # surgical act (the sutures) for multiple recent traumatic lesions (art. III-3 B 2 b).
+    surgery = {"QZJA002", "QZJA017", "QZJA015"}
+    trauma = sit.holds("multiple_recent_trauma")
+    is_surgery = [code in surgery for code in ccam]
+
+    def acts_paid(*billed: int) -> bool:
+        count = sum(billed)
+        only_surgery = all(s for s, b in zip(is_surgery, billed, strict=True) if b)
+        return count <= 2 or (count <= 3 and trauma and only_surgery)
+
+    m.add("ccam_two_acts", ccam, acts_paid)
     # YYYY490: the ECG at the patient's home.
     m.declare(m.attaches, ["YYYY490"], "DEQP003")
     m.declare(m.allowed_place, ["YYYY490"], "home", "institution")

@@ -6,6 +6,7 @@ literals (its context, and in check mode the claimed codes), so no call re-groun
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import threading
 import time
@@ -18,7 +19,7 @@ from dataclasses import dataclass, replace
 import clingo
 from clingo import Symbol
 
-from ngap.model.catalogue import Catalogue, load_catalogue
+from ngap.model.catalogue import Catalogue, Code, load_catalogue
 from ngap.model.context import Context, derive
 from ngap.model.encounter import Encounter
 from ngap.model.eras import Era, compute_eras
@@ -32,6 +33,7 @@ from ngap.solver.results import (
     OptimiseResult,
     Violation,
     WhyNotResult,
+    euros,
 )
 
 ACTIVITY_OF_REFINED = {
@@ -484,6 +486,9 @@ class Nomenclature:
             )
             step = info.step_on(ctx.era.start)
             sources = info.sources + (step.sources if step else ())
+            by_department = None
+            if code in unpriced and ctx.values.get("department") == "unknown":
+                by_department = self._department_amounts(info, ctx.era.start)
             lines.append(
                 Line(
                     code=code,
@@ -498,11 +503,21 @@ class Nomenclature:
                     unpriced=code in unpriced,
                     record=record,
                     quantity=quantity,
+                    by_department=by_department,
                 )
             )
         total = sum(line.amount_cents or 0 for line in lines)
         complete = not any(line.unpriced or line.unconfirmed for line in lines)
         return Cotation(tuple(lines), total, complete, model.assumed)
+
+    @staticmethod
+    def _department_amounts(info: Code, day: dt.date) -> dict[str, str] | None:
+        """Each overseas department's amount on ``day`` when at least one is known."""
+        amounts = {
+            number: "?" if s is None or s.cents is None or s.not_billable else euros(s.cents)
+            for number, s in info.department_steps(day).items()
+        }
+        return amounts if any(a != "?" for a in amounts.values()) else None
 
     def _order(self, code: str) -> tuple[int, str]:
         kind = self.catalogue.codes[code].kind

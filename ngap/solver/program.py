@@ -21,11 +21,14 @@ from ngap.model.vocabulary import (
     ACTIVITIES,
     AGE_THRESHOLDS,
     CCAM_ACTS,
+    DEPARTMENT_VALUES,
     Dimension,
     static_dimensions,
 )
 
-ZONES_GRIDS = (("metro", "std"), ("metro", "s2"), ("drom", "std"), ("drom", "s2"))
+PRICE_ZONES = ("metro", *(v for v in DEPARTMENT_VALUES if v != "none"))
+"""Where a price is looked up: metropolitan France, or an overseas department value."""
+ZONES_GRIDS = tuple((zone, grid) for zone in PRICE_ZONES for grid in ("std", "s2"))
 
 
 def day_number(day: dt.date) -> int:
@@ -61,9 +64,11 @@ def _step_facts(code: Code, era: Era, zone: str, grid: str) -> Iterable[str]:
     if code.kind in ("refined", "free"):
         return
     step: TariffStep | None
-    if zone == "drom":
+    if zone != "metro":
         # CCAM codes have overseas values on both grids; NGAP codes have one grid.
-        step = code.step_on(era.start, grid if code.nomenclature == "CCAM" else "std", "drom")
+        step = code.department_step(
+            era.start, zone, grid if code.nomenclature == "CCAM" else "std"
+        )
     elif grid == "s2":
         if code.nomenclature != "CCAM":
             return

@@ -41,6 +41,9 @@ class Line:
     quantity: float | None = None
     label_fr: str = ""
     """The French label (``label`` is the English one)."""
+    by_department: dict[str, str] | None = None
+    """Overseas encounter that does not name its department: the amount of each department
+    (INSEE number -> euros, "?" when unknown) when they differ; the line is then unpriced."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

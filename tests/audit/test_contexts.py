@@ -68,7 +68,12 @@ def encounters(draw: st.DrawFn) -> Encounter:
         "time": time,
         "call_time": draw(st.one_of(st.none(), st.sampled_from(["06:59", "07:00", "19:00"]))),
         "place": draw(st.sampled_from(["office", "home", "institution", "tele"])),
-        "zone": draw(st.sampled_from(["metro", "drom"])),
+        **draw(
+            st.sampled_from(
+                [{"zone": "metro"}, {"zone": "drom"}, {"department": "971"},
+                 {"zone": "drom", "department": "976"}, {"department": "metro"}]
+            )
+        ),
         "alsace_moselle": draw(st.booleans()),
         "pdsa_extended": draw(FLAG),
         "trip": draw(st.sampled_from(TRIPS)),
@@ -81,7 +86,17 @@ def encounters(draw: st.DrawFn) -> Encounter:
         },
         "patient": patient,
         "circumstances": {"emergency": draw(FLAG), "regulated": draw(FLAG)},
-        "travel": {"km": draw(st.sampled_from([0, 3, 12.4, 37.5, 499])), "mountain": draw(FLAG)},
+        "travel": draw(
+            st.one_of(
+                st.fixed_dictionaries(
+                    {"km": st.sampled_from([0, 3, 12.4, 37.5, 499]), "mountain": FLAG}
+                ),
+                st.fixed_dictionaries(
+                    {"distance_km": st.sampled_from([0, 1.5, 2, 8.25, 250]),
+                     "mountain": st.booleans()}
+                ),
+            )
+        ),
         "done": draw(st.lists(st.sampled_from(activities), max_size=3, unique=True)),
         "claimed": ["G"],
     }

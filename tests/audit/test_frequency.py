@@ -397,8 +397,9 @@ def test_ccam_test_twice_a_year(tmp_path: Path) -> None:
 
 def test_rdv_twice_in_one_band(tmp_path: Path) -> None:
     lines = [
-        Line("a", "RDV", D(2024, 1, 5), age_months=45 * 12, cents=3000),
-        Line("b", "RDV", D(2029, 1, 5), age_months=50 * 12 + 11, cents=3000),
+        # RDV is billable nationally from 30 May 2024 (arrêté du 28 mai 2024)
+        Line("a", "RDV", D(2024, 6, 5), age_months=45 * 12, cents=3000),
+        Line("b", "RDV", D(2029, 6, 5), age_months=50 * 12 + 11, cents=3000),
     ]
     f = one(tmp_path, lines, "freq_rdv_band")
     assert (f["excess_ids"], f["excess_cents"]) == ("b", 3000)
@@ -406,8 +407,8 @@ def test_rdv_twice_in_one_band(tmp_path: Path) -> None:
 
 def test_rdv_in_two_bands(tmp_path: Path) -> None:
     lines = [
-        Line("a", "RDV", D(2024, 1, 5), age_months=25 * 12 + 11),
-        Line("b", "RDV", D(2044, 1, 5), age_months=45 * 12),
+        Line("a", "RDV", D(2024, 6, 5), age_months=25 * 12 + 11),
+        Line("b", "RDV", D(2044, 6, 5), age_months=45 * 12),
     ]
     none(tmp_path, lines, "freq_rdv_band")
 
