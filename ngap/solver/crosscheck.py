@@ -36,7 +36,12 @@ from constraint import FunctionConstraint, Problem
 
 from ngap.model.catalogue import Catalogue, load_catalogue
 from ngap.model.context import Context
-from ngap.model.vocabulary import AGE_THRESHOLDS, AgeThreshold, static_dimensions
+from ngap.model.vocabulary import (
+    AGE_THRESHOLDS,
+    CCAM_LABELS,
+    AgeThreshold,
+    static_dimensions,
+)
 
 Cotation = frozenset[str]
 Test = Callable[..., bool]
@@ -822,7 +827,11 @@ def cumul_ngap_ccam(m: Model) -> None:
         m.add("ngap_ccam_no_cumul", (act, *clinical), _cumul(clinical, partners))
     # Rule ccam_two_acts: at most two technical acts in one session; three when every one is a
     # surgical act (the sutures) for multiple recent traumatic lesions (art. III-3 B 2 b).
-    surgery = {"QZJA002", "QZJA017", "QZJA015"}
+    surgery = {
+        code
+        for code, label in CCAM_LABELS.items()
+        if label.startswith(("Parage et/ou suture", "Suture de plaie"))
+    }
     trauma = sit.holds("multiple_recent_trauma")
     is_surgery = [code in surgery for code in ccam]
 
