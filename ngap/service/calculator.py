@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from starlette.datastructures import FormData
 
 from ngap.model.encounter import KNOWN_DONE, Circumstances, Encounter, Patient, Practitioner, Travel
+from ngap.model.labels import Lang, activity_label, context_clause, flag_label
 from ngap.model.vocabulary import ACTIVITIES, TRIPS
-from ngap.model.wording import activity_label, context_clause, flag_label
 from ngap.service.operations import Engine, ServiceError, encounter_from
 from ngap.versions import versions
 
@@ -210,7 +210,7 @@ def _default(value: Any) -> str:
     return "unknown" if value is None else "yes" if value else "no"
 
 
-def _flags(lang: str) -> list[Flag]:
+def _flags(lang: Lang) -> list[Flag]:
     sections: list[tuple[str, type[BaseModel]]] = [
         ("practitioner", Practitioner),
         ("patient", Patient),
@@ -229,7 +229,7 @@ def _flags(lang: str) -> list[Flag]:
     return flags
 
 
-def ccam_acts(engine: Engine, lang: str) -> list[tuple[str, str]]:
+def ccam_acts(engine: Engine, lang: Lang) -> list[tuple[str, str]]:
     """The CCAM acts of the catalogue that an encounter can record as performed."""
     acts = []
     for code in engine.catalogue.codes.values():
@@ -248,7 +248,7 @@ def _tri(value: str | None, default: str, path: str) -> bool | None:
     return None if chosen == "unknown" else chosen == "yes"
 
 
-def form_to_encounter(form: FormData, lang: str) -> dict[str, Any]:
+def form_to_encounter(form: FormData, lang: Lang) -> dict[str, Any]:
     """The encounter (as ``ngap schema`` describes it) of a submitted form."""
 
     def text(name: str) -> str:
@@ -313,13 +313,13 @@ def _claimed(text: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ pages
-def _lang(request: Request, form: FormData | None = None) -> str:
+def _lang(request: Request, form: FormData | None = None) -> Lang:
     value = request.query_params.get("lang") or (form.get("lang") if form else None)
     return "en" if value == "en" else "fr"
 
 
 def _page(
-    request: Request, lang: str, values: dict[str, Any], status: int = 200, **answer: Any
+    request: Request, lang: Lang, values: dict[str, Any], status: int = 200, **answer: Any
 ) -> HTMLResponse:
     engine: Engine = request.app.state.engine
     template = _ENV.get_template("calculator.html")

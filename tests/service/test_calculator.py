@@ -11,13 +11,15 @@ from service_support import CHILD_CONSULTATION, NIGHT_VISIT, Client, case
 
 from ngap import Nomenclature
 from ngap.model.encounter import KNOWN_DONE
-from ngap.model.vocabulary import ACTIVITIES, FLAGS, static_dimensions
-from ngap.model.wording import (
-    ACTIVITY_LABELS,
-    FLAG_LABELS,
+from ngap.model.labels import (
+    ACTIVITY_LABELS_FR,
+    FIELD_LABELS,
+    FLAG_LABELS_EN,
+    FLAG_LABELS_FR,
     context_clause,
     describe_context,
 )
+from ngap.model.vocabulary import ACTIVITIES, FLAGS, static_dimensions
 
 
 def _form(encounter: dict[str, Any], **extra: str) -> dict[str, Any]:
@@ -58,7 +60,7 @@ def test_form_in_french_with_every_activity_and_ccam_act(
     assert '<html lang="fr">' in html and "Calculer" in html
     for activity in ACTIVITIES:
         assert f'value="{activity}"' in html
-        assert ACTIVITY_LABELS[activity][0].replace("'", "&#39;") in html
+        assert ACTIVITY_LABELS_FR[activity].replace("'", "&#39;") in html
     ccam = [
         c.code
         for c in nomenclature.catalogue.codes.values()
@@ -126,9 +128,10 @@ def test_every_context_value_has_a_french_and_english_clause() -> None:
 
 
 def test_every_flag_and_activity_has_labels() -> None:
-    assert set(ACTIVITY_LABELS) == set(ACTIVITIES)
+    assert set(ACTIVITY_LABELS_FR) == set(ACTIVITIES)
     form_flags = {f for f in FLAGS if f != "treating"} | {"treating_doctor", "optam"}
-    assert form_flags <= set(FLAG_LABELS)
+    assert form_flags <= set(FLAG_LABELS_FR) | set(FIELD_LABELS)
+    assert form_flags <= set(FLAG_LABELS_EN) | set(FIELD_LABELS)
 
 
 def test_context_in_plain_french() -> None:
