@@ -22,6 +22,7 @@ from ngap.model.encounter import KNOWN_DONE, Circumstances, Encounter, Patient, 
 from ngap.model.labels import Lang, activity_label, context_clause, flag_label
 from ngap.model.vocabulary import ACTIVITIES, TRIPS
 from ngap.service.operations import Engine, ServiceError, encounter_from
+from ngap.service.pages import code_href
 from ngap.versions import versions
 
 router = APIRouter()
@@ -45,6 +46,7 @@ MAIN_FLAGS = (
 TEXT: dict[str, dict[str, str]] = {
     "fr": {
         "title": "Calculateur de cotation NGAP / CCAM — médecine générale",
+        "pages": "Codes et règles",
         "when": "Quand",
         "date": "Date de l'acte",
         "time": "Heure de l'acte",
@@ -108,6 +110,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "en": {
         "title": "NGAP / CCAM billing calculator — general practice",
+        "pages": "Codes and rules",
         "when": "When",
         "date": "Date of the act",
         "time": "Time of the act",
@@ -337,6 +340,7 @@ def _page(
         activities=[(a, activity_label(a, lang)) for a in ACTIVITIES],
         ccam=ccam_acts(engine, lang),
         versions=versions(),
+        code_href=lambda code: code_href(code, lang),
         **answer,
     )
     return HTMLResponse(html, status_code=status)
