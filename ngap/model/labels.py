@@ -79,62 +79,216 @@ ACTIVITY_ALIASES: Final[Mapping[str, str]] = {
 }
 """French (and loose) names of activities; compared without accents, case or separators."""
 
-FLAG_LABELS_FR: Final[Mapping[str, str]] = {
-    "emergency": "urgence justifiée par l'état du patient",
-    "regulated": "acte demandé par la régulation (SAS / centre 15)",
-    "regulated_duty": "acte de permanence des soins régulée (PDSA)",
-    "sas_within_24h": "visite dans les 24 h suivant la demande du SAS",
-    "left_at_once": "consultations interrompues, départ immédiat",
-    "correspondent": "médecin correspondant du parcours de soins",
-    "mt_request": "à la demande explicite du médecin traitant",
-    "seen_last_4_months": "patient vu par le consultant dans les 4 derniers mois",
-    "fast_referral": "rendez-vous chez le correspondant obtenu dans le délai",
-    "home_justified": "visite à domicile justifiée",
-    "ald": "patient en ALD exonérante",
-    "ald_neuro": "ALD pour une maladie neurodégénérative",
-    "palliative": "patient en soins palliatifs",
-    "discharge_30d": "dans les 30 jours d'une sortie d'hospitalisation",
-    "discharge_heart_failure": "dans les 2 mois d'une sortie pour insuffisance cardiaque",
-    "discharge_45d": "dans les 45 jours d'une sortie d'hospitalisation",
-    "has_treating_doctor": "patient ayant déclaré un médecin traitant",
-    "new_treating_doctor": "première visite d'un nouveau médecin traitant",
-    "unable_to_move": "patient ne pouvant se déplacer",
-    "mountain": "zone de montagne",
-    "ik_distance": "déplacement hors agglomération au-delà de l'abattement",
-    "on_foot_or_ski": "déplacement à pied ou à ski",
-    "burn_face_hands": "brûlure du visage ou des mains",
-    "treating": "le médecin est le médecin traitant",
-    "pdsa_extended": "PDSA étendue au samedi après-midi et aux ponts",
+FLAG_WORDS: Final[Mapping[str, tuple[str, str, str, str, str, str]]] = {
+    # flag: (French label, English label,
+    #        French clause yes, French clause no, English clause yes, English clause no)
+    "emergency": (
+        "urgence justifiée par l'état du patient",
+        "emergency justified by the patient's state",
+        "l'acte était urgent (urgence justifiée par l'état du patient)",
+        "l'acte n'était pas urgent",
+        "the act was a genuine emergency",
+        "the act was not urgent",
+    ),
+    "regulated": (
+        "acte demandé par la régulation (SAS / centre 15)",
+        "act requested by the regulator (SAS / centre 15)",
+        "le patient était adressé par la régulation (SAS / centre 15)",
+        "le patient n'était pas adressé par la régulation",
+        "the regulator (SAS / centre 15) sent the patient",
+        "the regulator did not send the patient",
+    ),
+    "regulated_duty": (
+        "acte de permanence des soins régulée (PDSA)",
+        "act on regulated out-of-hours duty (PDSA)",
+        "le médecin était de garde régulée (PDSA)",
+        "le médecin n'était pas de garde régulée",
+        "the doctor was on regulated out-of-hours duty",
+        "the doctor was not on regulated duty",
+    ),
+    "sas_within_24h": (
+        "visite dans les 24 h suivant la demande du SAS",
+        "visit within 24 h of the SAS request",
+        "la visite avait lieu dans les 24 h de la demande du SAS",
+        "la visite n'avait pas lieu dans les 24 h de la demande du SAS",
+        "the visit was within 24 h of the SAS request",
+        "the visit was not within 24 h of the SAS request",
+    ),
+    "left_at_once": (
+        "consultations interrompues, départ immédiat",
+        "consultations interrupted, left at once",
+        "le médecin avait interrompu ses consultations pour partir immédiatement",
+        "le médecin n'avait pas interrompu ses consultations",
+        "the doctor interrupted consultations and left at once",
+        "the doctor did not leave at once",
+    ),
+    "correspondent": (
+        "médecin correspondant du parcours de soins",
+        "correspondent in the coordinated pathway",
+        "le médecin intervenait comme correspondant (parcours coordonné)",
+        "le médecin n'intervenait pas comme correspondant",
+        "the doctor saw the patient as correspondent",
+        "the doctor was not the correspondent",
+    ),
+    "mt_request": (
+        "à la demande explicite du médecin traitant",
+        "at the explicit request of the médecin traitant",
+        "le médecin traitant avait demandé explicitement l'avis",
+        "le médecin traitant n'avait pas demandé l'avis",
+        "the médecin traitant explicitly asked for the opinion",
+        "the médecin traitant did not ask for the opinion",
+    ),
+    "seen_last_4_months": (
+        "patient vu par le consultant dans les 4 derniers mois",
+        "patient seen by the consultant in the last 4 months",
+        "le consultant avait vu le patient dans les 4 derniers mois",
+        "le consultant n'avait pas vu le patient dans les 4 derniers mois",
+        "the consultant saw the patient in the last 4 months",
+        "the consultant had not seen the patient in the last 4 months",
+    ),
+    "fast_referral": (
+        "rendez-vous chez le correspondant obtenu dans le délai",
+        "correspondent appointment obtained within the delay",
+        "le médecin traitant avait obtenu un rendez-vous rapide chez le correspondant",
+        "aucun rendez-vous rapide n'avait été obtenu",
+        "the médecin traitant obtained a fast correspondent appointment",
+        "no fast correspondent appointment",
+    ),
+    "home_justified": (
+        "visite à domicile justifiée",
+        "home visit justified",
+        "la visite à domicile était justifiée",
+        "la visite à domicile n'était pas justifiée",
+        "the home visit was justified",
+        "the home visit was not justified",
+    ),
+    "ald": (
+        "patient en ALD exonérante",
+        "patient with an exempting long-term condition (ALD)",
+        "le patient était en ALD",
+        "le patient n'était pas en ALD",
+        "the patient had a long-term condition (ALD)",
+        "the patient had no ALD",
+    ),
+    "ald_neuro": (
+        "ALD pour une maladie neurodégénérative",
+        "ALD for a neurodegenerative disease",
+        "le patient était en ALD pour une maladie neurodégénérative",
+        "le patient n'était pas en ALD neurodégénérative",
+        "the ALD was a neurodegenerative disease",
+        "no neurodegenerative ALD",
+    ),
+    "palliative": (
+        "patient en soins palliatifs",
+        "patient in palliative care",
+        "le patient était en soins palliatifs",
+        "le patient n'était pas en soins palliatifs",
+        "the patient was in palliative care",
+        "the patient was not in palliative care",
+    ),
+    "discharge_30d": (
+        "dans les 30 jours d'une sortie d'hospitalisation",
+        "within 30 days of a hospital discharge",
+        "le patient était sorti d'hospitalisation depuis moins de 30 jours",
+        "le patient n'était pas sorti d'hospitalisation depuis moins de 30 jours",
+        "within 30 days of a qualifying discharge",
+        "not within 30 days of a qualifying discharge",
+    ),
+    "discharge_heart_failure": (
+        "dans les 2 mois d'une sortie pour insuffisance cardiaque",
+        "within 2 months of a heart-failure discharge",
+        "le patient était sorti depuis moins de 2 mois pour insuffisance cardiaque",
+        "pas de sortie récente pour insuffisance cardiaque",
+        "within 2 months of a heart-failure discharge",
+        "no recent heart-failure discharge",
+    ),
+    "discharge_45d": (
+        "dans les 45 jours d'une sortie d'hospitalisation",
+        "within 45 days of a hospital discharge",
+        "le patient était sorti d'hospitalisation depuis moins de 45 jours",
+        "le patient n'était pas sorti d'hospitalisation depuis moins de 45 jours",
+        "within 45 days of a discharge",
+        "not within 45 days of a discharge",
+    ),
+    "has_treating_doctor": (
+        "patient ayant déclaré un médecin traitant",
+        "patient has declared a médecin traitant",
+        "le patient avait déclaré un médecin traitant",
+        "le patient n'avait pas de médecin traitant déclaré",
+        "the patient had declared a médecin traitant",
+        "the patient had no médecin traitant",
+    ),
+    "new_treating_doctor": (
+        "première visite d'un nouveau médecin traitant",
+        "first visit of a new médecin traitant",
+        "c'était la première visite d'un nouveau médecin traitant",
+        "ce n'était pas la première visite d'un nouveau médecin traitant",
+        "this was the first visit of a new médecin traitant",
+        "not the first visit of a new médecin traitant",
+    ),
+    "unable_to_move": (
+        "patient ne pouvant se déplacer",
+        "patient unable to move",
+        "le patient ne pouvait pas se déplacer pour raison médicale",
+        "le patient pouvait se déplacer",
+        "the patient could not move for a medical reason",
+        "the patient could move",
+    ),
+    "mountain": (
+        "zone de montagne",
+        "mountain zone",
+        "le domicile ou le cabinet était en zone de montagne",
+        "ni le domicile ni le cabinet n'étaient en zone de montagne",
+        "home or practice in a mountain zone",
+        "not in a mountain zone",
+    ),
+    "ik_distance": (
+        "déplacement hors agglomération au-delà de l'abattement",
+        "trip outside the town beyond the allowance",
+        "le déplacement sortait de l'agglomération au-delà de l'abattement",
+        "le déplacement ne dépassait pas l'abattement",
+        "the trip went beyond the IK allowance",
+        "the trip stayed within the IK allowance",
+    ),
+    "on_foot_or_ski": (
+        "déplacement à pied ou à ski",
+        "trip on foot or on skis",
+        "le déplacement s'était fait à pied ou à ski",
+        "le déplacement ne s'était pas fait à pied ou à ski",
+        "the trip was made on foot or on skis",
+        "the trip was not made on foot or on skis",
+    ),
+    "burn_face_hands": (
+        "brûlure du visage ou des mains",
+        "burn on the face or hands",
+        "la brûlure touchait le visage ou les mains",
+        "la brûlure ne touchait ni le visage ni les mains",
+        "the burn was on the face or hands",
+        "the burn was not on the face or hands",
+    ),
+    "treating": (
+        "le médecin est le médecin traitant",
+        "the doctor is the médecin traitant",
+        "le médecin était le médecin traitant du patient",
+        "le médecin n'était pas le médecin traitant du patient",
+        "the doctor was the patient's médecin traitant",
+        "the doctor was not the patient's médecin traitant",
+    ),
+    "pdsa_extended": (
+        "PDSA étendue au samedi après-midi et aux ponts",
+        "out-of-hours duty extended to Saturday afternoon and bridge days",
+        "l'arrêté régional de PDSA couvrait le samedi après-midi et les ponts",
+        "l'arrêté régional de PDSA ne couvrait pas le samedi après-midi ni les ponts",
+        "the regional PDSA order covered Saturday afternoon and bridge days",
+        "the regional PDSA order did not cover Saturday afternoon and bridge days",
+    ),
 }
-"""Short French phrases of the yes/no circumstances of ``vocabulary.FLAGS``."""
+"""The yes/no circumstances of ``vocabulary.FLAGS``: a short label (« urgence justifiée par l'état
+du patient ») and the clauses that read after « si » / "if" (« l'acte était urgent … »)."""
 
-FLAG_LABELS_EN: Final[Mapping[str, str]] = {
-    "emergency": "emergency justified by the patient's state",
-    "regulated": "act requested by the regulator (SAS / centre 15)",
-    "regulated_duty": "act on regulated out-of-hours duty (PDSA)",
-    "sas_within_24h": "visit within 24 h of the SAS request",
-    "left_at_once": "consultations interrupted, left at once",
-    "correspondent": "correspondent in the coordinated pathway",
-    "mt_request": "at the explicit request of the médecin traitant",
-    "seen_last_4_months": "patient seen by the consultant in the last 4 months",
-    "fast_referral": "correspondent appointment obtained within the delay",
-    "home_justified": "home visit justified",
-    "ald": "patient with an exempting long-term condition (ALD)",
-    "ald_neuro": "ALD for a neurodegenerative disease",
-    "palliative": "patient in palliative care",
-    "discharge_30d": "within 30 days of a hospital discharge",
-    "discharge_heart_failure": "within 2 months of a heart-failure discharge",
-    "discharge_45d": "within 45 days of a hospital discharge",
-    "has_treating_doctor": "patient has declared a médecin traitant",
-    "new_treating_doctor": "first visit of a new médecin traitant",
-    "unable_to_move": "patient unable to move",
-    "mountain": "mountain zone",
-    "ik_distance": "trip outside the town beyond the allowance",
-    "on_foot_or_ski": "trip on foot or on skis",
-    "burn_face_hands": "burn on the face or hands",
-    "treating": "the doctor is the médecin traitant",
-    "pdsa_extended": "out-of-hours duty extended to Saturday afternoon and bridge days",
-}
+FLAG_LABELS_FR: Final[Mapping[str, str]] = {flag: words[0] for flag, words in FLAG_WORDS.items()}
+FLAG_LABELS_EN: Final[Mapping[str, str]] = {flag: words[1] for flag, words in FLAG_WORDS.items()}
+
 
 FLAG_NEGATIVES: Final[Mapping[str, tuple[str, str]]] = {
     "emergency": ("pas d'urgence", "no emergency"),
@@ -146,160 +300,6 @@ FLAG_NEGATIVES: Final[Mapping[str, tuple[str, str]]] = {
 }
 """The negation of the flags most often assumed, where « … : non » would read badly."""
 
-FLAG_CLAUSES: Final[Mapping[str, tuple[str, str, str, str]]] = {
-    # flag: (French yes, French no, English yes, English no)
-    "emergency": (
-        "l'acte était urgent (urgence justifiée par l'état du patient)",
-        "l'acte n'était pas urgent",
-        "the act was a genuine emergency",
-        "the act was not urgent",
-    ),
-    "regulated": (
-        "le patient était adressé par la régulation (SAS / centre 15)",
-        "le patient n'était pas adressé par la régulation",
-        "the regulator (SAS / centre 15) sent the patient",
-        "the regulator did not send the patient",
-    ),
-    "regulated_duty": (
-        "le médecin était de garde régulée (PDSA)",
-        "le médecin n'était pas de garde régulée",
-        "the doctor was on regulated out-of-hours duty",
-        "the doctor was not on regulated duty",
-    ),
-    "sas_within_24h": (
-        "la visite avait lieu dans les 24 h de la demande du SAS",
-        "la visite n'avait pas lieu dans les 24 h de la demande du SAS",
-        "the visit was within 24 h of the SAS request",
-        "the visit was not within 24 h of the SAS request",
-    ),
-    "left_at_once": (
-        "le médecin avait interrompu ses consultations pour partir immédiatement",
-        "le médecin n'avait pas interrompu ses consultations",
-        "the doctor interrupted consultations and left at once",
-        "the doctor did not leave at once",
-    ),
-    "correspondent": (
-        "le médecin intervenait comme correspondant (parcours coordonné)",
-        "le médecin n'intervenait pas comme correspondant",
-        "the doctor saw the patient as correspondent",
-        "the doctor was not the correspondent",
-    ),
-    "mt_request": (
-        "le médecin traitant avait demandé explicitement l'avis",
-        "le médecin traitant n'avait pas demandé l'avis",
-        "the médecin traitant explicitly asked for the opinion",
-        "the médecin traitant did not ask for the opinion",
-    ),
-    "seen_last_4_months": (
-        "le consultant avait vu le patient dans les 4 derniers mois",
-        "le consultant n'avait pas vu le patient dans les 4 derniers mois",
-        "the consultant saw the patient in the last 4 months",
-        "the consultant had not seen the patient in the last 4 months",
-    ),
-    "fast_referral": (
-        "le médecin traitant avait obtenu un rendez-vous rapide chez le correspondant",
-        "aucun rendez-vous rapide n'avait été obtenu",
-        "the médecin traitant obtained a fast correspondent appointment",
-        "no fast correspondent appointment",
-    ),
-    "home_justified": (
-        "la visite à domicile était justifiée",
-        "la visite à domicile n'était pas justifiée",
-        "the home visit was justified",
-        "the home visit was not justified",
-    ),
-    "ald": (
-        "le patient était en ALD",
-        "le patient n'était pas en ALD",
-        "the patient had a long-term condition (ALD)",
-        "the patient had no ALD",
-    ),
-    "ald_neuro": (
-        "le patient était en ALD pour une maladie neurodégénérative",
-        "le patient n'était pas en ALD neurodégénérative",
-        "the ALD was a neurodegenerative disease",
-        "no neurodegenerative ALD",
-    ),
-    "palliative": (
-        "le patient était en soins palliatifs",
-        "le patient n'était pas en soins palliatifs",
-        "the patient was in palliative care",
-        "the patient was not in palliative care",
-    ),
-    "discharge_30d": (
-        "le patient était sorti d'hospitalisation depuis moins de 30 jours",
-        "le patient n'était pas sorti d'hospitalisation depuis moins de 30 jours",
-        "within 30 days of a qualifying discharge",
-        "not within 30 days of a qualifying discharge",
-    ),
-    "discharge_heart_failure": (
-        "le patient était sorti depuis moins de 2 mois pour insuffisance cardiaque",
-        "pas de sortie récente pour insuffisance cardiaque",
-        "within 2 months of a heart-failure discharge",
-        "no recent heart-failure discharge",
-    ),
-    "discharge_45d": (
-        "le patient était sorti d'hospitalisation depuis moins de 45 jours",
-        "le patient n'était pas sorti d'hospitalisation depuis moins de 45 jours",
-        "within 45 days of a discharge",
-        "not within 45 days of a discharge",
-    ),
-    "has_treating_doctor": (
-        "le patient avait déclaré un médecin traitant",
-        "le patient n'avait pas de médecin traitant déclaré",
-        "the patient had declared a médecin traitant",
-        "the patient had no médecin traitant",
-    ),
-    "new_treating_doctor": (
-        "c'était la première visite d'un nouveau médecin traitant",
-        "ce n'était pas la première visite d'un nouveau médecin traitant",
-        "this was the first visit of a new médecin traitant",
-        "not the first visit of a new médecin traitant",
-    ),
-    "unable_to_move": (
-        "le patient ne pouvait pas se déplacer pour raison médicale",
-        "le patient pouvait se déplacer",
-        "the patient could not move for a medical reason",
-        "the patient could move",
-    ),
-    "mountain": (
-        "le domicile ou le cabinet était en zone de montagne",
-        "ni le domicile ni le cabinet n'étaient en zone de montagne",
-        "home or practice in a mountain zone",
-        "not in a mountain zone",
-    ),
-    "ik_distance": (
-        "le déplacement sortait de l'agglomération au-delà de l'abattement",
-        "le déplacement ne dépassait pas l'abattement",
-        "the trip went beyond the IK allowance",
-        "the trip stayed within the IK allowance",
-    ),
-    "on_foot_or_ski": (
-        "le déplacement s'était fait à pied ou à ski",
-        "le déplacement ne s'était pas fait à pied ou à ski",
-        "the trip was made on foot or on skis",
-        "the trip was not made on foot or on skis",
-    ),
-    "burn_face_hands": (
-        "la brûlure touchait le visage ou les mains",
-        "la brûlure ne touchait ni le visage ni les mains",
-        "the burn was on the face or hands",
-        "the burn was not on the face or hands",
-    ),
-    "treating": (
-        "le médecin était le médecin traitant du patient",
-        "le médecin n'était pas le médecin traitant du patient",
-        "the doctor was the patient's médecin traitant",
-        "the doctor was not the patient's médecin traitant",
-    ),
-    "pdsa_extended": (
-        "l'arrêté régional de PDSA couvrait le samedi après-midi et les ponts",
-        "l'arrêté régional de PDSA ne couvrait pas le samedi après-midi ni les ponts",
-        "the regional PDSA order covered Saturday afternoon and bridge days",
-        "the regional PDSA order did not cover Saturday afternoon and bridge days",
-    ),
-}
-"""The yes/no circumstances as clauses that read after « si » / "if"."""
 
 _VALUES: Final[Mapping[str, Mapping[str, tuple[str, str, str, str]]]] = {
     "call": {
@@ -676,8 +676,8 @@ def context_clause(dimension: str, value: str, lang: Lang = "fr") -> str:
     if dimension in _VALUES and value in _VALUES[dimension]:
         _, _, fr, en = _VALUES[dimension][value]
         return _pick((fr, en), lang)
-    if dimension in FLAG_CLAUSES and value in ("yes", "no"):
-        fr_yes, fr_no, en_yes, en_no = FLAG_CLAUSES[dimension]
+    if dimension in FLAG_WORDS and value in ("yes", "no"):
+        _, _, fr_yes, fr_no, en_yes, en_no = FLAG_WORDS[dimension]
         if lang == "fr":
             return fr_yes if value == "yes" else fr_no
         return en_yes if value == "yes" else en_no
