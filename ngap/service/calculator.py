@@ -22,7 +22,7 @@ from ngap.model.encounter import KNOWN_DONE, Circumstances, Encounter, Patient, 
 from ngap.model.labels import Lang, activity_label, context_clause, flag_label
 from ngap.model.vocabulary import ACTIVITIES, TRIPS
 from ngap.service.operations import Engine, ServiceError, encounter_from
-from ngap.service.pages import code_href
+from ngap.service.pages import page_href
 from ngap.versions import versions
 
 router = APIRouter()
@@ -340,7 +340,8 @@ def _page(
         activities=[(a, activity_label(a, lang)) for a in ACTIVITIES],
         ccam=ccam_acts(engine, lang),
         versions=versions(),
-        code_href=lambda code: code_href(code, lang),
+        code_href=lambda code: page_href("codes", code, lang),
+        rule_href=lambda rule: page_href("rules", rule, lang),
         **answer,
     )
     return HTMLResponse(html, status_code=status)

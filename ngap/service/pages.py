@@ -55,9 +55,9 @@ def page_lang(request: Request) -> Lang:
     return "en" if request.query_params.get("lang") == "en" else "fr"
 
 
-def code_href(code: str, lang: Lang = "fr") -> str:
-    """The service URL of a code's page (``K9/2`` -> ``/codes/K9%2F2``)."""
-    return f"/codes/{quote(code, safe='')}" + ("?lang=en" if lang == "en" else "")
+def page_href(kind: str, name: str, lang: Lang = "fr") -> str:
+    """The service URL of a page: ``kind`` is ``codes`` or ``rules`` (``K9/2`` -> ``K9%2F2``)."""
+    return f"/{kind}/{quote(name, safe='')}" + ("?lang=en" if lang == "en" else "")
 
 
 def _engine(request: Request) -> Engine:
@@ -70,7 +70,7 @@ def _not_found(what: str, close: list[str], kind: str, lang: Lang) -> HTMLRespon
     title, did_you_mean, index = _NOT_FOUND[lang]
     suffix = "?lang=en" if lang == "en" else ""
     links = ", ".join(
-        f'<a href="/{kind}/{quote(name, safe="")}{suffix}">{escape(name)}</a>' for name in close
+        f'<a href="{page_href(kind, name, lang)}">{escape(name)}</a>' for name in close
     )
     hint = f"<p>{did_you_mean} {links} ?</p>" if links else ""
     html = (

@@ -6,7 +6,7 @@ import re
 from html import unescape
 from urllib.parse import unquote
 
-from service_support import NIGHT_VISIT, Client, case
+from service_support import NIGHT_VISIT, Client, case, form_of
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
@@ -69,10 +69,7 @@ def test_index_of_pages_linked_from_the_calculator(client: Client) -> None:
 
 def test_every_code_of_an_answer_links_to_its_page(client: Client) -> None:
     encounter = case(NIGHT_VISIT).data["encounter"]
-    form = {"date": encounter["date"], "place": encounter["place"], "done": encounter["done"]}
-    for name in ("time", "call_time"):
-        form[name] = encounter[name]
-    html = client.post("/", data=form).text
+    html = client.post("/", data=form_of(encounter)).text
     hrefs = re.findall(r'<a href="/codes/([^"?]+)" class="code-page">', html)
     links = {unquote(c) for c in hrefs}
     line = re.search(r'id="billing-line-1">([^<]+)<', html)
@@ -80,3 +77,12 @@ def test_every_code_of_an_answer_links_to_its_page(client: Client) -> None:
     assert set(line.group(1).split("+")) <= links
     catalogue = client.get("/codes", params={"date": encounter["date"]}).json()["codes"]
     assert links <= {c["code"] for c in catalogue}
+
+
+def test_broken_rules_of_a_verdict_link_to_their_pages(client: Client) -> None:
+    """The claimed coding of the case book breaks rules: each one links to its page."""
+    data = case(NIGHT_VISIT).data
+    claim = next(c for c in data["check"] if c["status"] == "violation")
+    html = client.post("/", data=form_of(data["encounter"], claimed="+".join(claim["claimed"])))
+    linked = re.findall(r'<a href="/rules/([^"?]+)" class="rule-page">', html.text)
+    assert set(linked) == set(claim["rules"])
