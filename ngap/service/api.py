@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -109,16 +109,18 @@ async def codes(
 
 
 @router.get("/codes/{code:path}", tags=["catalogue"], response_model=None)
-async def code(request: Request, code: str) -> dict[str, Any] | HTMLResponse:
+async def code(request: Request, response: Response, code: str) -> dict[str, Any] | HTMLResponse:
     """A code's legal basis, dated tariffs and sources (a browser gets the code's page)."""
+    response.headers["Vary"] = "Accept"
     if pages.wants_html(request):
         return pages.code_page(request, code)
     return engine_of(request).code(code)
 
 
 @router.get("/rules/{rule_id:path}", tags=["catalogue"], response_model=None)
-async def rule(request: Request, rule_id: str) -> dict[str, Any] | HTMLResponse:
+async def rule(request: Request, response: Response, rule_id: str) -> dict[str, Any] | HTMLResponse:
     """A rule's article, source, period in force and messages (a browser gets its page)."""
+    response.headers["Vary"] = "Accept"
     if pages.wants_html(request):
         return pages.rule_page(request, rule_id)
     return engine_of(request).rule(rule_id)

@@ -20,6 +20,9 @@ from ngap.site import render_code_page, render_index, render_rule_page
 
 router = APIRouter()
 
+VARY = {"Vary": "Accept"}
+"""The same URL answers HTML or JSON: caches must key on ``Accept``."""
+
 _NOT_FOUND: dict[str, tuple[str, str, str]] = {
     # lang: (title, "did you mean", index link text)
     "fr": ("Introuvable", "Vouliez-vous dire", "Index des codes et des règles"),
@@ -79,7 +82,7 @@ def _not_found(what: str, close: list[str], kind: str, lang: Lang) -> HTMLRespon
         f"<h1>{title} : {escape(what)}</h1>{hint}"
         f'<p><a href="/pages{suffix}">{index}</a></p></body></html>'
     )
-    return HTMLResponse(html, status_code=404)
+    return HTMLResponse(html, status_code=404, headers=VARY)
 
 
 def code_page(request: Request, name: str) -> HTMLResponse:
@@ -89,7 +92,8 @@ def code_page(request: Request, name: str) -> HTMLResponse:
     key = name.upper() if name.upper() in codes else name
     if key not in codes:
         return _not_found(name, difflib.get_close_matches(name, list(codes), n=3), "codes", lang)
-    return HTMLResponse(render_code_page(engine.nomenclature, key, lang, base_url="/"))
+    page = render_code_page(engine.nomenclature, key, lang, base_url="/")
+    return HTMLResponse(page, headers=VARY)
 
 
 def rule_page(request: Request, rule_id: str) -> HTMLResponse:
@@ -99,7 +103,8 @@ def rule_page(request: Request, rule_id: str) -> HTMLResponse:
     if rule_id not in rules:
         close = difflib.get_close_matches(rule_id, list(rules), n=3)
         return _not_found(rule_id, close, "rules", lang)
-    return HTMLResponse(render_rule_page(engine.nomenclature, rule_id, lang, base_url="/"))
+    page = render_rule_page(engine.nomenclature, rule_id, lang, base_url="/")
+    return HTMLResponse(page, headers=VARY)
 
 
 @router.get("/pages", include_in_schema=False)

@@ -16,6 +16,7 @@ def test_a_browser_gets_the_code_page_with_its_article_and_tariffs(client: Clien
     response = client.get("/codes/mn", headers=BROWSER)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["vary"] == "Accept"
     html = unescape(response.text)
     assert '<html lang="fr">' in html and data["article"] in html and data["label_fr"] in html
     shown = [int(c) for c in re.findall(r'class="n" data-cents="(\d+)"', response.text)]
@@ -55,7 +56,7 @@ def test_api_clients_keep_json(client: Client) -> None:
         headers = {"Accept": accept} if accept else {}
         response = client.get("/codes/MN", headers=headers)
         assert response.headers["content-type"] == "application/json"
-        assert response.json()["code"] == "MN"
+        assert response.json()["code"] == "MN" and response.headers["vary"] == "Accept"
         assert client.get("/rules/night_hours", headers=headers).json()["rule"] == "night_hours"
 
 
