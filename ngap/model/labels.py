@@ -2,9 +2,13 @@
 
 One table per kind of word, in one place, so that the command line, a web calculator and the
 JSON answers say the same thing: the label of every activity a doctor can record in ``done``,
-the phrase for a context dimension taking a value (``call=night`` reads « appel de nuit »), and
-the French (or loose) spellings accepted at input, normalised to the canonical values before
-validation so that the JSON Schema and every answer keep the stable English identifiers.
+the phrase for a context dimension taking a value (``call=night`` reads « appel de nuit »), the
+same value as a condition (:func:`describe_context`: « si l'acte était urgent et l'appel avait
+été reçu entre 19 h et 7 h », the web calculator's « Valide seulement si … »), the labels of
+the yes/no input fields (:func:`flag_label`), and the French (or loose) spellings accepted at
+input, normalised to the canonical values before validation so that the JSON Schema and every
+answer keep the stable English identifiers.  Code labels are in ``codes.yaml``, rule messages
+in ``rules.yaml``.
 """
 
 from __future__ import annotations
