@@ -2,9 +2,13 @@
 
 One table per kind of word, in one place, so that the command line, a web calculator and the
 JSON answers say the same thing: the label of every activity a doctor can record in ``done``,
-the phrase for a context dimension taking a value (``call=night`` reads « appel de nuit »), and
-the French (or loose) spellings accepted at input, normalised to the canonical values before
-validation so that the JSON Schema and every answer keep the stable English identifiers.
+the phrase for a context dimension taking a value (``call=night`` reads « appel de nuit »), the
+same value as a condition (:func:`describe_context`: « si l'acte était urgent et l'appel avait
+été reçu entre 19 h et 7 h », the web calculator's « Valide seulement si … »), the labels of
+the yes/no input fields (:func:`flag_label`), and the French (or loose) spellings accepted at
+input, normalised to the canonical values before validation so that the JSON Schema and every
+answer keep the stable English identifiers.  Code labels are in ``codes.yaml``, rule messages
+in ``rules.yaml``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import difflib
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, Literal
 
 from ngap.model.vocabulary import ACTIVITIES, AGE_THRESHOLDS, HOUR_BANDS, AgeThreshold
@@ -79,62 +83,216 @@ ACTIVITY_ALIASES: Final[Mapping[str, str]] = {
 }
 """French (and loose) names of activities; compared without accents, case or separators."""
 
-FLAG_LABELS_FR: Final[Mapping[str, str]] = {
-    "emergency": "urgence justifiée par l'état du patient",
-    "regulated": "acte demandé par la régulation (SAS / centre 15)",
-    "regulated_duty": "acte de permanence des soins régulée (PDSA)",
-    "sas_within_24h": "visite dans les 24 h suivant la demande du SAS",
-    "left_at_once": "consultations interrompues, départ immédiat",
-    "correspondent": "médecin correspondant du parcours de soins",
-    "mt_request": "à la demande explicite du médecin traitant",
-    "seen_last_4_months": "patient vu par le consultant dans les 4 derniers mois",
-    "fast_referral": "rendez-vous chez le correspondant obtenu dans le délai",
-    "home_justified": "visite à domicile justifiée",
-    "ald": "patient en ALD exonérante",
-    "ald_neuro": "ALD pour une maladie neurodégénérative",
-    "palliative": "patient en soins palliatifs",
-    "discharge_30d": "dans les 30 jours d'une sortie d'hospitalisation",
-    "discharge_heart_failure": "dans les 2 mois d'une sortie pour insuffisance cardiaque",
-    "discharge_45d": "dans les 45 jours d'une sortie d'hospitalisation",
-    "has_treating_doctor": "patient ayant déclaré un médecin traitant",
-    "new_treating_doctor": "première visite d'un nouveau médecin traitant",
-    "unable_to_move": "patient ne pouvant se déplacer",
-    "mountain": "zone de montagne",
-    "ik_distance": "déplacement hors agglomération au-delà de l'abattement",
-    "on_foot_or_ski": "déplacement à pied ou à ski",
-    "burn_face_hands": "brûlure du visage ou des mains",
-    "treating": "le médecin est le médecin traitant",
-    "pdsa_extended": "PDSA étendue au samedi après-midi et aux ponts",
+FLAG_WORDS: Final[Mapping[str, tuple[str, str, str, str, str, str]]] = {
+    # flag: (French label, English label,
+    #        French clause yes, French clause no, English clause yes, English clause no)
+    "emergency": (
+        "urgence justifiée par l'état du patient",
+        "emergency justified by the patient's state",
+        "l'acte était urgent (urgence justifiée par l'état du patient)",
+        "l'acte n'était pas urgent",
+        "the act was a genuine emergency",
+        "the act was not urgent",
+    ),
+    "regulated": (
+        "acte demandé par la régulation (SAS / centre 15)",
+        "act requested by the regulator (SAS / centre 15)",
+        "le patient était adressé par la régulation (SAS / centre 15)",
+        "le patient n'était pas adressé par la régulation",
+        "the regulator (SAS / centre 15) sent the patient",
+        "the regulator did not send the patient",
+    ),
+    "regulated_duty": (
+        "acte de permanence des soins régulée (PDSA)",
+        "act on regulated out-of-hours duty (PDSA)",
+        "le médecin était de garde régulée (PDSA)",
+        "le médecin n'était pas de garde régulée",
+        "the doctor was on regulated out-of-hours duty",
+        "the doctor was not on regulated duty",
+    ),
+    "sas_within_24h": (
+        "visite dans les 24 h suivant la demande du SAS",
+        "visit within 24 h of the SAS request",
+        "la visite avait lieu dans les 24 h de la demande du SAS",
+        "la visite n'avait pas lieu dans les 24 h de la demande du SAS",
+        "the visit was within 24 h of the SAS request",
+        "the visit was not within 24 h of the SAS request",
+    ),
+    "left_at_once": (
+        "consultations interrompues, départ immédiat",
+        "consultations interrupted, left at once",
+        "le médecin avait interrompu ses consultations pour partir immédiatement",
+        "le médecin n'avait pas interrompu ses consultations",
+        "the doctor interrupted consultations and left at once",
+        "the doctor did not leave at once",
+    ),
+    "correspondent": (
+        "médecin correspondant du parcours de soins",
+        "correspondent in the coordinated pathway",
+        "le médecin intervenait comme correspondant (parcours coordonné)",
+        "le médecin n'intervenait pas comme correspondant",
+        "the doctor saw the patient as correspondent",
+        "the doctor was not the correspondent",
+    ),
+    "mt_request": (
+        "à la demande explicite du médecin traitant",
+        "at the explicit request of the médecin traitant",
+        "le médecin traitant avait demandé explicitement l'avis",
+        "le médecin traitant n'avait pas demandé l'avis",
+        "the médecin traitant explicitly asked for the opinion",
+        "the médecin traitant did not ask for the opinion",
+    ),
+    "seen_last_4_months": (
+        "patient vu par le consultant dans les 4 derniers mois",
+        "patient seen by the consultant in the last 4 months",
+        "le consultant avait vu le patient dans les 4 derniers mois",
+        "le consultant n'avait pas vu le patient dans les 4 derniers mois",
+        "the consultant saw the patient in the last 4 months",
+        "the consultant had not seen the patient in the last 4 months",
+    ),
+    "fast_referral": (
+        "rendez-vous chez le correspondant obtenu dans le délai",
+        "correspondent appointment obtained within the delay",
+        "le médecin traitant avait obtenu un rendez-vous rapide chez le correspondant",
+        "aucun rendez-vous rapide n'avait été obtenu",
+        "the médecin traitant obtained a fast correspondent appointment",
+        "no fast correspondent appointment",
+    ),
+    "home_justified": (
+        "visite à domicile justifiée",
+        "home visit justified",
+        "la visite à domicile était justifiée",
+        "la visite à domicile n'était pas justifiée",
+        "the home visit was justified",
+        "the home visit was not justified",
+    ),
+    "ald": (
+        "patient en ALD exonérante",
+        "patient with an exempting long-term condition (ALD)",
+        "le patient était en ALD",
+        "le patient n'était pas en ALD",
+        "the patient had a long-term condition (ALD)",
+        "the patient had no ALD",
+    ),
+    "ald_neuro": (
+        "ALD pour une maladie neurodégénérative",
+        "ALD for a neurodegenerative disease",
+        "le patient était en ALD pour une maladie neurodégénérative",
+        "le patient n'était pas en ALD neurodégénérative",
+        "the ALD was a neurodegenerative disease",
+        "no neurodegenerative ALD",
+    ),
+    "palliative": (
+        "patient en soins palliatifs",
+        "patient in palliative care",
+        "le patient était en soins palliatifs",
+        "le patient n'était pas en soins palliatifs",
+        "the patient was in palliative care",
+        "the patient was not in palliative care",
+    ),
+    "discharge_30d": (
+        "dans les 30 jours d'une sortie d'hospitalisation",
+        "within 30 days of a hospital discharge",
+        "le patient était sorti d'hospitalisation depuis moins de 30 jours",
+        "le patient n'était pas sorti d'hospitalisation depuis moins de 30 jours",
+        "within 30 days of a qualifying discharge",
+        "not within 30 days of a qualifying discharge",
+    ),
+    "discharge_heart_failure": (
+        "dans les 2 mois d'une sortie pour insuffisance cardiaque",
+        "within 2 months of a heart-failure discharge",
+        "le patient était sorti depuis moins de 2 mois pour insuffisance cardiaque",
+        "pas de sortie récente pour insuffisance cardiaque",
+        "within 2 months of a heart-failure discharge",
+        "no recent heart-failure discharge",
+    ),
+    "discharge_45d": (
+        "dans les 45 jours d'une sortie d'hospitalisation",
+        "within 45 days of a hospital discharge",
+        "le patient était sorti d'hospitalisation depuis moins de 45 jours",
+        "le patient n'était pas sorti d'hospitalisation depuis moins de 45 jours",
+        "within 45 days of a discharge",
+        "not within 45 days of a discharge",
+    ),
+    "has_treating_doctor": (
+        "patient ayant déclaré un médecin traitant",
+        "patient has declared a médecin traitant",
+        "le patient avait déclaré un médecin traitant",
+        "le patient n'avait pas de médecin traitant déclaré",
+        "the patient had declared a médecin traitant",
+        "the patient had no médecin traitant",
+    ),
+    "new_treating_doctor": (
+        "première visite d'un nouveau médecin traitant",
+        "first visit of a new médecin traitant",
+        "c'était la première visite d'un nouveau médecin traitant",
+        "ce n'était pas la première visite d'un nouveau médecin traitant",
+        "this was the first visit of a new médecin traitant",
+        "not the first visit of a new médecin traitant",
+    ),
+    "unable_to_move": (
+        "patient ne pouvant se déplacer",
+        "patient unable to move",
+        "le patient ne pouvait pas se déplacer pour raison médicale",
+        "le patient pouvait se déplacer",
+        "the patient could not move for a medical reason",
+        "the patient could move",
+    ),
+    "mountain": (
+        "zone de montagne",
+        "mountain zone",
+        "le domicile ou le cabinet était en zone de montagne",
+        "ni le domicile ni le cabinet n'étaient en zone de montagne",
+        "home or practice in a mountain zone",
+        "not in a mountain zone",
+    ),
+    "ik_distance": (
+        "déplacement hors agglomération au-delà de l'abattement",
+        "trip outside the town beyond the allowance",
+        "le déplacement sortait de l'agglomération au-delà de l'abattement",
+        "le déplacement ne dépassait pas l'abattement",
+        "the trip went beyond the IK allowance",
+        "the trip stayed within the IK allowance",
+    ),
+    "on_foot_or_ski": (
+        "déplacement à pied ou à ski",
+        "trip on foot or on skis",
+        "le déplacement s'était fait à pied ou à ski",
+        "le déplacement ne s'était pas fait à pied ou à ski",
+        "the trip was made on foot or on skis",
+        "the trip was not made on foot or on skis",
+    ),
+    "burn_face_hands": (
+        "brûlure du visage ou des mains",
+        "burn on the face or hands",
+        "la brûlure touchait le visage ou les mains",
+        "la brûlure ne touchait ni le visage ni les mains",
+        "the burn was on the face or hands",
+        "the burn was not on the face or hands",
+    ),
+    "treating": (
+        "le médecin est le médecin traitant",
+        "the doctor is the médecin traitant",
+        "le médecin était le médecin traitant du patient",
+        "le médecin n'était pas le médecin traitant du patient",
+        "the doctor was the patient's médecin traitant",
+        "the doctor was not the patient's médecin traitant",
+    ),
+    "pdsa_extended": (
+        "PDSA étendue au samedi après-midi et aux ponts",
+        "out-of-hours duty extended to Saturday afternoon and bridge days",
+        "l'arrêté régional de PDSA couvrait le samedi après-midi et les ponts",
+        "l'arrêté régional de PDSA ne couvrait pas le samedi après-midi ni les ponts",
+        "the regional PDSA order covered Saturday afternoon and bridge days",
+        "the regional PDSA order did not cover Saturday afternoon and bridge days",
+    ),
 }
-"""Short French phrases of the yes/no circumstances of ``vocabulary.FLAGS``."""
+"""The yes/no circumstances of ``vocabulary.FLAGS``: a short label (« urgence justifiée par l'état
+du patient ») and the clauses that read after « si » / "if" (« l'acte était urgent … »)."""
 
-FLAG_LABELS_EN: Final[Mapping[str, str]] = {
-    "emergency": "emergency justified by the patient's state",
-    "regulated": "act requested by the regulator (SAS / centre 15)",
-    "regulated_duty": "act on regulated out-of-hours duty (PDSA)",
-    "sas_within_24h": "visit within 24 h of the SAS request",
-    "left_at_once": "consultations interrupted, left at once",
-    "correspondent": "correspondent in the coordinated pathway",
-    "mt_request": "at the explicit request of the médecin traitant",
-    "seen_last_4_months": "patient seen by the consultant in the last 4 months",
-    "fast_referral": "correspondent appointment obtained within the delay",
-    "home_justified": "home visit justified",
-    "ald": "patient with an exempting long-term condition (ALD)",
-    "ald_neuro": "ALD for a neurodegenerative disease",
-    "palliative": "patient in palliative care",
-    "discharge_30d": "within 30 days of a hospital discharge",
-    "discharge_heart_failure": "within 2 months of a heart-failure discharge",
-    "discharge_45d": "within 45 days of a hospital discharge",
-    "has_treating_doctor": "patient has declared a médecin traitant",
-    "new_treating_doctor": "first visit of a new médecin traitant",
-    "unable_to_move": "patient unable to move",
-    "mountain": "mountain zone",
-    "ik_distance": "trip outside the town beyond the allowance",
-    "on_foot_or_ski": "trip on foot or on skis",
-    "burn_face_hands": "burn on the face or hands",
-    "treating": "the doctor is the médecin traitant",
-    "pdsa_extended": "out-of-hours duty extended to Saturday afternoon and bridge days",
-}
+FLAG_LABELS_FR: Final[Mapping[str, str]] = {flag: words[0] for flag, words in FLAG_WORDS.items()}
+FLAG_LABELS_EN: Final[Mapping[str, str]] = {flag: words[1] for flag, words in FLAG_WORDS.items()}
+
 
 FLAG_NEGATIVES: Final[Mapping[str, tuple[str, str]]] = {
     "emergency": ("pas d'urgence", "no emergency"),
@@ -146,50 +304,222 @@ FLAG_NEGATIVES: Final[Mapping[str, tuple[str, str]]] = {
 }
 """The negation of the flags most often assumed, where « … : non » would read badly."""
 
-_VALUES: Final[Mapping[str, Mapping[str, tuple[str, str]]]] = {
-    "call": {"night": ("appel de nuit", "night call"), "day": ("appel de jour", "day call")},
-    "day": {
-        "weekday": ("jour de semaine", "weekday"),
-        "saturday": ("samedi", "Saturday"),
-        "sunday": ("dimanche", "Sunday"),
-        "holiday": ("jour férié", "public holiday"),
+
+_VALUES: Final[Mapping[str, Mapping[str, tuple[str, str, str, str]]]] = {
+    "call": {
+        "night": (
+            "appel de nuit",
+            "night call",
+            "l'appel avait été reçu entre 19 h et 7 h",
+            "the call came between 7 pm and 7 am",
+        ),
+        "day": (
+            "appel de jour",
+            "day call",
+            "l'appel avait été reçu entre 7 h et 19 h",
+            "the call came between 7 am and 7 pm",
+        ),
     },
-    "bridge": {"yes": ("jour de pont", "bridge day"), "no": ("pas un jour de pont", "no bridge")},
+    "day": {
+        "weekday": (
+            "jour de semaine",
+            "weekday",
+            "le jour était un jour de semaine",
+            "the day was a weekday",
+        ),
+        "saturday": (
+            "samedi",
+            "Saturday",
+            "le jour était un samedi",
+            "the day was a Saturday",
+        ),
+        "sunday": (
+            "dimanche",
+            "Sunday",
+            "le jour était un dimanche",
+            "the day was a Sunday",
+        ),
+        "holiday": (
+            "jour férié",
+            "public holiday",
+            "le jour était férié",
+            "the day was a public holiday",
+        ),
+    },
+    "bridge": {
+        "yes": (
+            "jour de pont",
+            "bridge day",
+            "le jour était un jour de pont",
+            "the day was a bridge day",
+        ),
+        "no": (
+            "pas un jour de pont",
+            "no bridge",
+            "le jour n'était pas un jour de pont",
+            "the day was not a bridge day",
+        ),
+    },
     "place": {
-        "office": ("au cabinet", "at the office"),
-        "home": ("à domicile", "at home"),
-        "institution": ("en établissement", "in an institution"),
-        "tele": ("à distance", "at a distance"),
+        "office": (
+            "au cabinet",
+            "at the office",
+            "l'acte avait lieu au cabinet",
+            "the act took place at the office",
+        ),
+        "home": (
+            "à domicile",
+            "at home",
+            "l'acte avait lieu au domicile du patient",
+            "the act took place at home",
+        ),
+        "institution": (
+            "en établissement",
+            "in an institution",
+            "l'acte avait lieu en établissement",
+            "the act took place in an institution",
+        ),
+        "tele": (
+            "à distance",
+            "at a distance",
+            "l'acte était une téléconsultation",
+            "the act was a teleconsultation",
+        ),
     },
     "specialty": {
-        "gp": ("médecin généraliste", "general practitioner"),
-        "gp_specialist": ("spécialiste qualifié en médecine générale", "qualified GP specialist"),
+        "gp": (
+            "médecin généraliste",
+            "general practitioner",
+            "le médecin était généraliste",
+            "the doctor was a GP",
+        ),
+        "gp_specialist": (
+            "spécialiste qualifié en médecine générale",
+            "qualified GP specialist",
+            "le médecin était spécialiste qualifié en médecine générale",
+            "the doctor was a qualified specialist in general medicine",
+        ),
     },
     "sector": {
-        "s1": ("secteur 1", "sector 1"),
-        "s2_optam": ("secteur 2 avec OPTAM", "sector 2 with OPTAM"),
-        "s2": ("secteur 2 sans OPTAM", "sector 2 without OPTAM"),
+        "s1": (
+            "secteur 1",
+            "sector 1",
+            "le médecin était en secteur 1",
+            "the doctor was in sector 1",
+        ),
+        "s2_optam": (
+            "secteur 2 avec OPTAM",
+            "sector 2 with OPTAM",
+            "le médecin était en secteur 2 adhérent à l'OPTAM",
+            "the doctor was in sector 2 with OPTAM",
+        ),
+        "s2": (
+            "secteur 2 sans OPTAM",
+            "sector 2 without OPTAM",
+            "le médecin était en secteur 2 sans OPTAM",
+            "the doctor was in sector 2 without OPTAM",
+        ),
     },
     "rate": {
-        "opposable": ("tarif opposable", "opposable rate"),
-        "above": ("dépassement d'honoraires", "above the opposable rate"),
+        "opposable": (
+            "tarif opposable",
+            "opposable rate",
+            "l'acte était facturé au tarif opposable",
+            "billed at the opposable rate",
+        ),
+        "above": (
+            "dépassement d'honoraires",
+            "above the opposable rate",
+            "l'acte était facturé avec dépassement",
+            "billed above the opposable rate",
+        ),
     },
-    "sex": {"f": ("femme", "female"), "m": ("homme", "male")},
-    "zone": {"metro": ("métropole", "metropolitan France"), "drom": ("outre-mer", "overseas")},
+    "sex": {
+        "f": (
+            "femme",
+            "female",
+            "la patiente était une femme",
+            "the patient was female",
+        ),
+        "m": (
+            "homme",
+            "male",
+            "le patient était un homme",
+            "the patient was male",
+        ),
+    },
+    "zone": {
+        "metro": (
+            "métropole",
+            "metropolitan France",
+            "l'acte avait lieu en métropole",
+            "the act took place in metropolitan France",
+        ),
+        "drom": (
+            "outre-mer",
+            "overseas",
+            "l'acte avait lieu dans un DROM",
+            "the act took place overseas (DROM)",
+        ),
+    },
     "exam_window": {
-        "coe": ("fenêtre d'un examen de l'enfant à certificat", "window of a certificate exam"),
-        "mandatory": ("fenêtre d'un autre examen obligatoire", "window of another mandatory exam"),
-        "none": ("hors fenêtre d'examen obligatoire", "outside any mandatory-exam window"),
+        "coe": (
+            "fenêtre d'un examen de l'enfant à certificat",
+            "window of a certificate exam",
+            "l'enfant était dans la période d'un examen donnant lieu à certificat",
+            "the child was in the window of an exam with a health certificate",
+        ),
+        "mandatory": (
+            "fenêtre d'un autre examen obligatoire",
+            "window of another mandatory exam",
+            "l'enfant était dans la période d'un autre examen obligatoire",
+            "the child was in the window of another mandatory exam",
+        ),
+        "none": (
+            "hors fenêtre d'examen obligatoire",
+            "outside any mandatory-exam window",
+            "l'enfant n'était dans la période d'aucun examen obligatoire",
+            "the child was in no mandatory exam window",
+        ),
     },
     "trip": {
-        "single": ("patient seul", "single patient"),
-        "household_2_3": ("2e ou 3e patient du foyer", "2nd or 3rd patient of the household"),
-        "household_4plus": ("4e patient du foyer ou suivant", "4th or later of the household"),
-        "institution_next": ("patient suivant en établissement", "later patient, institution"),
-        "ehpad_2_3": ("2e ou 3e patient en EHPAD", "2nd or 3rd patient in an EHPAD"),
+        "single": (
+            "patient seul",
+            "single patient",
+            "le patient était seul vu lors du déplacement",
+            "one patient on the trip",
+        ),
+        "household_2_3": (
+            "2e ou 3e patient du foyer",
+            "2nd or 3rd patient of the household",
+            "le patient était le 2e ou 3e du même foyer",
+            "the patient was the 2nd or 3rd of one household",
+        ),
+        "household_4plus": (
+            "4e patient du foyer ou suivant",
+            "4th or later of the household",
+            "le patient était le 4e ou plus du même foyer",
+            "the patient was the 4th or later of one household",
+        ),
+        "institution_next": (
+            "patient suivant en établissement",
+            "later patient, institution",
+            "le patient n'était pas le premier vu dans l'établissement",
+            "the patient was a later patient in one institution",
+        ),
+        "ehpad_2_3": (
+            "2e ou 3e patient en EHPAD",
+            "2nd or 3rd patient in an EHPAD",
+            "le patient était le 2e ou 3e vu en EHPAD",
+            "the patient was the 2nd or 3rd seen in an EHPAD",
+        ),
     },
 }
-"""Phrases of the enumerated dimensions, (French, English)."""
+"""Enumerated dimensions: (French phrase, English phrase, French clause, English clause).
+
+A phrase names the value (« appel de nuit »); a clause reads after « si » / "if" (« l'appel
+avait été reçu entre 19 h et 7 h »).
+"""
 
 DIMENSION_NAMES: Final[Mapping[str, tuple[str, str]]] = {
     "hour": ("heure", "hour"),
@@ -264,7 +594,8 @@ def phrase(dimension: str, value: str, lang: Lang = "fr") -> str:
     if dimension == "age" and value[:1] == "a" and value[1:].isdigit():
         return _age_band(value, lang)
     if dimension in _VALUES and value in _VALUES[dimension]:
-        return _pick(_VALUES[dimension][value], lang)
+        fr, en, _, _ = _VALUES[dimension][value]
+        return _pick((fr, en), lang)
     labels = FLAG_LABELS_FR if lang == "fr" else FLAG_LABELS_EN
     if dimension in labels and value in ("yes", "no"):
         if value == "yes":
@@ -305,6 +636,99 @@ def phrase_condition(dimension: str, values: Iterable[str], lang: Lang = "fr") -
     if dimension == "hour" and all(v in HOUR_BANDS for v in values):
         values = _merge_hours(values)
     return (" ou " if lang == "fr" else " or ").join(phrase(dimension, v, lang) for v in values)
+
+
+# ---------------------------------------------------------------------------------------------
+# Clauses: the context as a condition, « si l'acte était urgent et l'appel … »
+
+def _age_clause(band: str, lang: Lang) -> str:
+    index = int(band[1:])
+    low = AGE_THRESHOLDS[index - 1] if index > 0 else None
+    high = AGE_THRESHOLDS[index] if index < len(AGE_THRESHOLDS) else None
+    if lang == "fr":
+        if low is None and high is not None:
+            return f"le patient avait moins de {_threshold(high, lang)}"
+        if high is None and low is not None:
+            return f"le patient avait {_threshold(low, lang)} ou plus"
+        assert low is not None and high is not None
+        low_text, high_text = _threshold(low, lang), _threshold(high, lang)
+        return f"le patient avait entre {low_text} et moins de {high_text}"
+    if low is None and high is not None:
+        return f"the patient was under {_threshold(high, lang)}"
+    if high is None and low is not None:
+        return f"the patient was {_threshold(low, lang)} or older"
+    assert low is not None and high is not None
+    return f"the patient was {_threshold(low, lang)} to under {_threshold(high, lang)}"
+
+
+def _hour_spans(bands: Iterable[str], lang: Lang) -> list[str]:
+    """Hour bands, contiguous ones merged: « l'acte avait lieu entre 20 h et 24 h »."""
+    spans = [tuple(int(part) for part in band[1:].split("_")) for band in _merge_hours(bands)]
+    if lang == "fr":
+        texts = [f"entre {start} h et {end} h" for start, end in spans]
+        return [f"l'acte avait lieu {texts[0]}", *texts[1:]]
+    texts = [f"between {start}:00 and {end}:00" for start, end in spans]
+    return [f"the act took place {texts[0]}", *texts[1:]]
+
+
+def context_clause(dimension: str, value: str, lang: Lang = "fr") -> str:
+    """One context value as a clause that reads after « si » (French) or "if" (English)."""
+    if dimension == "hour" and value in HOUR_BANDS:
+        return _hour_spans([value], lang)[0]
+    if dimension == "age" and value[:1] == "a" and value[1:].isdigit():
+        return _age_clause(value, lang)
+    if dimension in _VALUES and value in _VALUES[dimension]:
+        _, _, fr, en = _VALUES[dimension][value]
+        return _pick((fr, en), lang)
+    if dimension in FLAG_WORDS and value in ("yes", "no"):
+        _, _, fr_yes, fr_no, en_yes, en_no = FLAG_WORDS[dimension]
+        if lang == "fr":
+            return fr_yes if value == "yes" else fr_no
+        return en_yes if value == "yes" else en_no
+    if dimension.startswith("done:") and value in ("yes", "no"):
+        label = activity_label(dimension[5:], lang)
+        if lang == "fr":
+            done = "avait été réalisé" if value == "yes" else "n'avait pas été réalisé"
+            return f"l'acte « {label} » {done}"
+        return f"“{label}” was performed" if value == "yes" else f"“{label}” was not performed"
+    if dimension.startswith("km_bit_"):
+        return "le kilométrage était différent" if lang == "fr" else "the distance was different"
+    return phrase(dimension, value, lang)
+
+
+def dimension_clause(dimension: str, values: Sequence[str], lang: Lang = "fr") -> str:
+    """A dimension that may take any of ``values``: the clauses joined by « ou » / "or"."""
+    sep = " ou " if lang == "fr" else " or "
+    if dimension == "hour" and values and all(v in HOUR_BANDS for v in values):
+        return sep.join(_hour_spans(values, lang))
+    return sep.join(context_clause(dimension, v, lang) for v in values)
+
+
+def describe_context(context: Mapping[str, str | Sequence[str]], lang: Lang = "fr") -> str:
+    """« si l'acte était urgent et l'appel avait été reçu entre 19 h et 7 h » (empty: "")."""
+    if not context:
+        return ""
+    parts = [
+        dimension_clause(dim, [value] if isinstance(value, str) else list(value), lang)
+        for dim, value in context.items()
+    ]
+    return "si " + " et ".join(parts) if lang == "fr" else "if " + " and ".join(parts)
+
+
+FIELD_LABELS: Final[Mapping[str, tuple[str, str]]] = {
+    "treating_doctor": ("Je suis le médecin traitant", "I am the médecin traitant"),
+    "optam": ("Adhérent OPTAM / OPTAM-CO", "OPTAM / OPTAM-CO"),
+}
+"""Form labels of the yes/no input fields that are not circumstances of ``FLAG_LABELS_FR``."""
+
+
+def flag_label(name: str, lang: Lang = "fr") -> str:
+    """The label of a yes/no input field (a form check box, a column header), capitalised."""
+    if name in FIELD_LABELS:
+        return _pick(FIELD_LABELS[name], lang)
+    labels = FLAG_LABELS_FR if lang == "fr" else FLAG_LABELS_EN
+    text = labels.get(name, name)
+    return text[:1].upper() + text[1:]
 
 
 def both(text_of: Mapping[Lang, str]) -> dict[str, str]:

@@ -15,10 +15,11 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
+from ngap.service import pages
 from ngap.service.operations import Engine, ServiceError, bad_input, encounter_from, parse_date
 from ngap.versions import versions
 
@@ -107,15 +108,21 @@ async def codes(
     return engine_of(request).codes(parse_date(date))
 
 
-@router.get("/codes/{code}", tags=["catalogue"])
-async def code(request: Request, code: str) -> dict[str, Any]:
-    """A code's legal basis, dated tariffs and sources."""
+@router.get("/codes/{code:path}", tags=["catalogue"], response_model=None)
+async def code(request: Request, response: Response, code: str) -> dict[str, Any] | HTMLResponse:
+    """A code's legal basis, dated tariffs and sources (a browser gets the code's page)."""
+    response.headers["Vary"] = "Accept"
+    if pages.wants_html(request):
+        return pages.code_page(request, code)
     return engine_of(request).code(code)
 
 
-@router.get("/rules/{rule_id}", tags=["catalogue"])
-async def rule(request: Request, rule_id: str) -> dict[str, Any]:
-    """A rule's article, source, period in force and messages."""
+@router.get("/rules/{rule_id:path}", tags=["catalogue"], response_model=None)
+async def rule(request: Request, response: Response, rule_id: str) -> dict[str, Any] | HTMLResponse:
+    """A rule's article, source, period in force and messages (a browser gets its page)."""
+    response.headers["Vary"] = "Accept"
+    if pages.wants_html(request):
+        return pages.rule_page(request, rule_id)
     return engine_of(request).rule(rule_id)
 
 

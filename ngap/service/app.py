@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ngap import __version__
 from ngap.io import encounter_schema
-from ngap.service import api, calculator
+from ngap.service import api, calculator, pages
 from ngap.service.operations import Engine, ServiceError
 from ngap.solver.engine import Nomenclature
 from ngap.versions import versions
@@ -169,6 +169,7 @@ def create_app(
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     app.include_router(api.router)
     app.include_router(calculator.router)
+    app.include_router(pages.router)
     static = resources.files("ngap.service").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

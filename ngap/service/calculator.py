@@ -19,9 +19,10 @@ from pydantic import BaseModel
 from starlette.datastructures import FormData
 
 from ngap.model.encounter import KNOWN_DONE, Circumstances, Encounter, Patient, Practitioner, Travel
+from ngap.model.labels import Lang, activity_label, context_clause, flag_label
 from ngap.model.vocabulary import ACTIVITIES, TRIPS
-from ngap.model.wording import activity_label, context_clause, flag_label
 from ngap.service.operations import Engine, ServiceError, encounter_from
+from ngap.service.pages import page_href
 from ngap.versions import versions
 
 router = APIRouter()
@@ -45,6 +46,7 @@ MAIN_FLAGS = (
 TEXT: dict[str, dict[str, str]] = {
     "fr": {
         "title": "Calculateur de cotation NGAP / CCAM — médecine générale",
+        "pages": "Codes et règles",
         "when": "Quand",
         "date": "Date de l'acte",
         "time": "Heure de l'acte",
@@ -108,6 +110,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "en": {
         "title": "NGAP / CCAM billing calculator — general practice",
+        "pages": "Codes and rules",
         "when": "When",
         "date": "Date of the act",
         "time": "Time of the act",
@@ -210,7 +213,7 @@ def _default(value: Any) -> str:
     return "unknown" if value is None else "yes" if value else "no"
 
 
-def _flags(lang: str) -> list[Flag]:
+def _flags(lang: Lang) -> list[Flag]:
     sections: list[tuple[str, type[BaseModel]]] = [
         ("practitioner", Practitioner),
         ("patient", Patient),
@@ -229,7 +232,7 @@ def _flags(lang: str) -> list[Flag]:
     return flags
 
 
-def ccam_acts(engine: Engine, lang: str) -> list[tuple[str, str]]:
+def ccam_acts(engine: Engine, lang: Lang) -> list[tuple[str, str]]:
     """The CCAM acts of the catalogue that an encounter can record as performed."""
     acts = []
     for code in engine.catalogue.codes.values():
@@ -248,7 +251,7 @@ def _tri(value: str | None, default: str, path: str) -> bool | None:
     return None if chosen == "unknown" else chosen == "yes"
 
 
-def form_to_encounter(form: FormData, lang: str) -> dict[str, Any]:
+def form_to_encounter(form: FormData, lang: Lang) -> dict[str, Any]:
     """The encounter (as ``ngap schema`` describes it) of a submitted form."""
 
     def text(name: str) -> str:
@@ -313,13 +316,13 @@ def _claimed(text: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ pages
-def _lang(request: Request, form: FormData | None = None) -> str:
+def _lang(request: Request, form: FormData | None = None) -> Lang:
     value = request.query_params.get("lang") or (form.get("lang") if form else None)
     return "en" if value == "en" else "fr"
 
 
 def _page(
-    request: Request, lang: str, values: dict[str, Any], status: int = 200, **answer: Any
+    request: Request, lang: Lang, values: dict[str, Any], status: int = 200, **answer: Any
 ) -> HTMLResponse:
     engine: Engine = request.app.state.engine
     template = _ENV.get_template("calculator.html")
@@ -337,6 +340,8 @@ def _page(
         activities=[(a, activity_label(a, lang)) for a in ACTIVITIES],
         ccam=ccam_acts(engine, lang),
         versions=versions(),
+        code_href=lambda code: page_href("codes", code, lang),
+        rule_href=lambda rule: page_href("rules", rule, lang),
         **answer,
     )
     return HTMLResponse(html, status_code=status)

@@ -19,7 +19,7 @@ from ngap.io import InputError, parse_encounter
 from ngap.model.catalogue import Catalogue, Code
 from ngap.model.encounter import Encounter
 from ngap.model.eras import DateOutOfRange
-from ngap.model.wording import describe_context
+from ngap.model.labels import describe_context
 from ngap.solver.engine import Nomenclature, SolveTimeout, UnknownCodeError, time_limit
 from ngap.solver.results import Cotation, euros
 from ngap.versions import versions

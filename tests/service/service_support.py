@@ -1,4 +1,4 @@
-"""Support of the service tests: a checking client, cases of the case book by name."""
+"""Support of the service tests: a checking client, cases of the case book by name, their form."""
 
 from __future__ import annotations
 
@@ -44,6 +44,31 @@ def case(name_start: str) -> Case:
     assert len(found) == 1, f"{name_start!r}: {len(found)} cases"
     # As JSON would carry it (YAML reads dates as dates).
     return Case(found[0].topic, found[0].name, json.loads(json.dumps(found[0].data, default=str)))
+
+
+def form_of(encounter: dict[str, Any], **extra: str) -> dict[str, Any]:
+    """The form fields a browser would post for an encounter of the case book."""
+    form: dict[str, Any] = {"date": encounter["date"], "place": encounter["place"]}
+    for name in ("time", "call_time"):
+        if name in encounter:
+            form[name] = encounter[name]
+    patient = encounter.get("patient", {})
+    if "birth_date" in patient:
+        form["patient.birth_date"] = patient["birth_date"]
+    if "age" in patient:
+        form["patient.age.years"] = str(patient["age"].get("years", 0))
+    if "sex" in patient:
+        form["patient.sex"] = patient["sex"]
+    for section in ("patient", "practitioner", "circumstances", "travel"):
+        for name, value in encounter.get(section, {}).items():
+            if isinstance(value, bool) or value is None:
+                tri = "unknown" if value is None else "yes" if value else "no"
+                form[f"{section}.{name}"] = tri
+    if "km" in encounter.get("travel", {}):
+        form["travel.km"] = str(encounter["travel"]["km"])
+    form["done"] = list(encounter["done"])
+    form.update(extra)
+    return form
 
 
 NIGHT_VISIT = "Urgent night visit 22:30 (call 22:00), Nov 2023"

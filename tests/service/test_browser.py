@@ -165,6 +165,25 @@ def test_night_visit(page: Any, server: str) -> None:
     assert "Article" in page.content() or "NGAP" in page.locator("#check").inner_text()
 
 
+def test_a_code_of_the_answer_opens_its_rule_page(page: Any, server: str) -> None:
+    """From the answer, a code's link leads to its page: article, dated tariffs, rules."""
+    data = case(NIGHT_VISIT).data
+    fill(page, server, data["encounter"])
+    link = page.locator("#optimal-1 a.code-page").first
+    code = link.inner_text()
+    expected = httpx.get(f"{server}/codes/{code}", timeout=30).json()
+    link.click()
+    page.wait_for_selector("table.tariffs")
+    _no_traceback(page)
+    assert page.url == f"{server}/codes/{code}"
+    assert page.locator("h1 code").inner_text() == code
+    assert expected["article"] in page.locator("body").inner_text()
+    cells = page.locator("table.tariffs td[data-cents]").all()
+    shown = {int(c.get_attribute("data-cents")) for c in cells}
+    assert {t["amount_cents"] for t in expected["tariffs"] if t["amount_cents"]} <= shown
+    assert page.locator('a[href^="/rules/"]').count() >= 1
+
+
 def test_child_consultation_and_why_not_mn(page: Any, server: str) -> None:
     data = case(CHILD_CONSULTATION).data
     fill(page, server, data["encounter"], why_not="MN")

@@ -3,46 +3,22 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from casebook import cents
-from service_support import CHILD_CONSULTATION, NIGHT_VISIT, Client, case
+from service_support import CHILD_CONSULTATION, NIGHT_VISIT, Client, case, form_of
 
 from ngap import Nomenclature
 from ngap.model.encounter import KNOWN_DONE
-from ngap.model.vocabulary import ACTIVITIES, FLAGS, static_dimensions
-from ngap.model.wording import (
-    ACTIVITY_LABELS,
-    FLAG_LABELS,
+from ngap.model.labels import (
+    ACTIVITY_LABELS_FR,
+    FIELD_LABELS,
+    FLAG_LABELS_EN,
+    FLAG_LABELS_FR,
     context_clause,
     describe_context,
 )
-
-
-def _form(encounter: dict[str, Any], **extra: str) -> dict[str, Any]:
-    """The form fields a browser would post for an encounter of the case book."""
-    form: dict[str, Any] = {"date": encounter["date"], "place": encounter["place"]}
-    for name in ("time", "call_time"):
-        if name in encounter:
-            form[name] = encounter[name]
-    patient = encounter.get("patient", {})
-    if "birth_date" in patient:
-        form["patient.birth_date"] = patient["birth_date"]
-    if "age" in patient:
-        form["patient.age.years"] = str(patient["age"].get("years", 0))
-    if "sex" in patient:
-        form["patient.sex"] = patient["sex"]
-    for section in ("patient", "practitioner", "circumstances", "travel"):
-        for name, value in encounter.get(section, {}).items():
-            if isinstance(value, bool) or value is None:
-                tri = "unknown" if value is None else "yes" if value else "no"
-                form[f"{section}.{name}"] = tri
-    if "km" in encounter.get("travel", {}):
-        form["travel.km"] = str(encounter["travel"]["km"])
-    form["done"] = list(encounter["done"])
-    form.update(extra)
-    return form
+from ngap.model.vocabulary import ACTIVITIES, FLAGS, static_dimensions
 
 
 def _total_cents(html: str) -> int:
@@ -58,7 +34,7 @@ def test_form_in_french_with_every_activity_and_ccam_act(
     assert '<html lang="fr">' in html and "Calculer" in html
     for activity in ACTIVITIES:
         assert f'value="{activity}"' in html
-        assert ACTIVITY_LABELS[activity][0].replace("'", "&#39;") in html
+        assert ACTIVITY_LABELS_FR[activity].replace("'", "&#39;") in html
     ccam = [
         c.code
         for c in nomenclature.catalogue.codes.values()
@@ -78,7 +54,7 @@ def test_english_on_request(client: Client) -> None:
 @pytest.mark.parametrize("name", [NIGHT_VISIT, CHILD_CONSULTATION])
 def test_answer_page_amounts(client: Client, name: str) -> None:
     data = case(name).data
-    response = client.post("/", data=_form(data["encounter"]))
+    response = client.post("/", data=form_of(data["encounter"]))
     assert response.status_code == 200
     assert _total_cents(response.text) == cents(data["optimise"]["total"])
 
@@ -99,11 +75,11 @@ def test_billing_line_with_a_half_rate_act(client: Client) -> None:
 
 
 def test_form_error_names_the_field_and_escapes(client: Client) -> None:
-    form = _form(case(CHILD_CONSULTATION).data["encounter"], time="25:99")
+    form = form_of(case(CHILD_CONSULTATION).data["encounter"], time="25:99")
     response = client.post("/", data=form)
     assert response.status_code == 422
     assert "Saisie invalide" in response.text and "time:" in response.text
-    form = _form(case(CHILD_CONSULTATION).data["encounter"], claimed="<script>x</script>")
+    form = form_of(case(CHILD_CONSULTATION).data["encounter"], claimed="<script>x</script>")
     response = client.post("/", data=form)
     assert response.status_code == 422
     assert "<script>x" not in response.text and "&lt;script&gt;x" in response.text
@@ -111,7 +87,7 @@ def test_form_error_names_the_field_and_escapes(client: Client) -> None:
 
 def test_quick_why_not_buttons(client: Client) -> None:
     data = case(NIGHT_VISIT).data
-    html = client.post("/", data=_form(data["encounter"], why_not_quick="MD")).text
+    html = client.post("/", data=form_of(data["encounter"], why_not_quick="MD")).text
     assert 'id="why-not"' in html and "Pourquoi pas MD ?" in html
     assert 'name="why_not_quick" value="MD"' in html
 
@@ -126,9 +102,10 @@ def test_every_context_value_has_a_french_and_english_clause() -> None:
 
 
 def test_every_flag_and_activity_has_labels() -> None:
-    assert set(ACTIVITY_LABELS) == set(ACTIVITIES)
+    assert set(ACTIVITY_LABELS_FR) == set(ACTIVITIES)
     form_flags = {f for f in FLAGS if f != "treating"} | {"treating_doctor", "optam"}
-    assert form_flags <= set(FLAG_LABELS)
+    assert form_flags <= set(FLAG_LABELS_FR) | set(FIELD_LABELS)
+    assert form_flags <= set(FLAG_LABELS_EN) | set(FIELD_LABELS)
 
 
 def test_context_in_plain_french() -> None:
@@ -162,7 +139,7 @@ def test_unknown_context_in_words(client: Client) -> None:
     data = case("From 22 Dec 2024, non-urgent non-regulated act at 21:30").data
     encounter = {**data["encounter"], "circumstances": {"emergency": None}}
     encounter.pop("call_time")
-    html = client.post("/", data=_form(encounter)).text
+    html = client.post("/", data=form_of(encounter)).text
     match = re.search(r'id="assumed-1">([^<]*)<', html)
     assert match, "no statement of the unknown context"
     text = match.group(1).replace("&#39;", "'")
