@@ -31,6 +31,9 @@ from ngap.solver.results import CheckResult
 DEFAULT_MEMO = 20_000
 """Distinct situations remembered in the process (a few KB each, so at most about 100 MB):
 memory stays flat on any input size; the situation cache on disk keeps the rest."""
+ANSWER_MEMO = 20_000
+"""Solver answers the engine remembers for the audit (a few hundred bytes each): distinct
+situations share most of their sub-questions (the optimum of a context, one line of a claim)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class Auditor:
         cache: SituationCache | None = None,
     ) -> None:
         self.nomenclature = nomenclature or Nomenclature.load()
+        if not self.nomenclature.answer_memo:
+            self.nomenclature.answer_memo = ANSWER_MEMO
         catalogue = self.nomenclature.catalogue
         self.deriver = ContextDeriver(
             self.nomenclature.eras, tuple(catalogue.codes), today or dt.date.today()
@@ -154,7 +159,10 @@ class Auditor:
         assumes = ""
         optimal = result.optimal
         if optimal is not None and optimal.assumed:
-            status, conditions = engine.judge_context(ctx, optimal.codes)
+            if result.status != "violation" and sorted(optimal.codes) == sorted(claim):
+                status, conditions = result.status, result.conditions
+            else:  # the optimum is valid in the context it assumed: no solve to find one
+                status, conditions = engine.judge_context(ctx, optimal.codes, optimal.assumed)
             if status == "conditional":
                 assumes = describe_conditions(conditions)
         return Verdict(
