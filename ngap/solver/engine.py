@@ -97,6 +97,7 @@ class Nomenclature:
         """Solver answers remembered (0: none).  The batch audit turns it on: its distinct
         situations share most sub-questions (the optimum of a context, one line of a claim)."""
         self._answers: OrderedDict[tuple[object, ...], list[_Model]] = OrderedDict()
+        self._last_context: dict[int, tuple[Context, list[int], list[str]]] = {}
 
     @classmethod
     def load(cls) -> Nomenclature:
@@ -209,8 +210,14 @@ class Nomenclature:
     def context(self, encounter: Encounter) -> Context:
         return derive(encounter, self.eras)
 
-    @staticmethod
-    def _assumptions(ctx: Context, program: GroundProgram) -> tuple[list[int], list[str]]:
+    def _assumptions(self, ctx: Context, program: GroundProgram) -> tuple[list[int], list[str]]:
+        """The literals of a context in a grounding, and its open dimensions (fresh lists).
+
+        The last context of each grounding is remembered: one check asks for the same context
+        several times (claim, optimum, conditions, lines)."""
+        last = self._last_context.get(program.serial)
+        if last is not None and last[0] is ctx:
+            return list(last[1]), list(last[2])
         lits: list[int] = []
         open_dims: list[str] = []
         table = program.ctx_literals
@@ -223,7 +230,10 @@ class Nomenclature:
                 open_dims.append(dim)
             else:
                 open_dims.append(dim)
-        return lits, open_dims
+        if len(self._last_context) > 64:
+            self._last_context.clear()
+        self._last_context[program.serial] = (ctx, lits, open_dims)
+        return list(lits), list(open_dims)
 
     def normalise_claim(self, claimed: Sequence[str]) -> tuple[list[str], dict[str, str]]:
         codes: list[str] = []
@@ -571,13 +581,19 @@ class Nomenclature:
         return list(seen.values())
 
 
+_SOLVE_OPTIONS = ("enum_mode", "opt_mode", "models", "project")
+
+
 def _configure(program: GroundProgram, wanted: tuple[str, str, str, str]) -> None:
     """Set the solve options (enumeration, optimisation, models, projection) of a grounding,
     only if they changed: setting clasp options costs more than a small solve."""
     if program.settings == wanted:
         return
     conf: Any = program.control.configuration.solve
-    conf.enum_mode, conf.opt_mode, conf.models, conf.project = wanted
+    old = program.settings if len(program.settings) == len(wanted) else ("",) * len(wanted)
+    for name, value, before in zip(_SOLVE_OPTIONS, wanted, old, strict=True):
+        if value != before:
+            setattr(conf, name, value)
     program.settings = wanted
 
 
