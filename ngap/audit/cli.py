@@ -161,6 +161,32 @@ def report_command(
         out.print(f"{escape(str(directory))}/report.html and summary.json written")
 
 
+def synth_command(
+    rows: Annotated[int, typer.Argument(help="Number of encounters to generate.")],
+    target: Annotated[Path, typer.Argument(help="File to write (.parquet, .csv or .jsonl).")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed, the same table.")] = 7,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, jsonl or parquet (default: from the file's suffix)."),
+    ] = None,
+) -> None:
+    """Write a realistic synthetic encounter table (the documented mix, 8 % seeded errors)."""
+    from ngap.audit.synthetic import FORMATS, today, write
+
+    if rows < 0:
+        raise _fail("N must be zero or more")
+    if fmt is not None and fmt not in FORMATS:
+        raise _fail(f"unknown format {fmt!r}; expected {', '.join(FORMATS)}")
+    if not target.parent.is_dir():
+        raise _fail(f"{target.parent}: no such directory")
+    write(target, rows, seed=seed, fmt=fmt)
+    out.print(
+        f"{rows} encounters written to {escape(str(target))} "
+        f"(audit them with --today {today().isoformat()} or later)",
+        highlight=False,
+    )
+
+
 def table_schema_command() -> None:
     """The encounter-table layout of ``ngap audit`` as a Frictionless Table Schema (JSON)."""
     from ngap.audit.columns import table_schema
@@ -169,7 +195,8 @@ def table_schema_command() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``audit``, ``report`` and ``table-schema`` to the ``ngap`` command line."""
+    """Add ``audit``, ``report``, ``synth`` and ``table-schema`` to the ``ngap`` command line."""
     app.command("audit")(audit_command)
+    app.command("synth")(synth_command)
     app.command("report")(report_command)
     app.command("table-schema")(table_schema_command)
