@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,14 @@ from rich.progress import (
 )
 
 from ngap.io import InputError
+
+PHASE_LABELS = {
+    "read": "reading",
+    "judge": "judging",
+    "across": "rules across encounters",
+    "export": "export",
+}
+"""What the progress bar shows during each phase of ``ngap audit`` (runner.PHASES)."""
 
 err = Console(stderr=True)
 out = Console()
@@ -103,7 +112,7 @@ def audit_command(
         elif engine == "local":
             total = None if quiet else count_records(settings.inputs)
             with Progress(
-                TextColumn("[bold]audit"),
+                TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]} rows/s"),
@@ -113,20 +122,27 @@ def audit_command(
                 disable=quiet,
                 transient=False,
             ) as bar:
-                task = bar.add_task("audit", total=total, rate="-")
-                started = dt.datetime.now()
+                task = bar.add_task(PHASE_LABELS["read"], total=total, rate="-")
+                started = [time.monotonic()]
 
                 def advance(rows: int) -> None:
                     bar.advance(task, rows)
-                    elapsed = (dt.datetime.now() - started).total_seconds() or 1e-9
-                    done = bar.tasks[0].completed
-                    bar.update(task, rate=f"{done / elapsed:,.0f}")
+                    elapsed = time.monotonic() - started[0] or 1e-9
+                    bar.update(task, rate=f"{bar.tasks[0].completed / elapsed:,.0f}")
+
+                def phase(name: str, rows: int | None) -> None:
+                    label = PHASE_LABELS.get(name, name)
+                    if name in ("read", "judge"):  # they alternate chunk by chunk: one count
+                        bar.update(task, description=label)
+                        return
+                    started[0] = time.monotonic()
+                    bar.reset(task, total=rows, description=label, rate="-")
 
                 def warn(message: str) -> None:
                     if not quiet:
                         bar.console.print(f"[yellow]warning:[/] {escape(message)}")
 
-                outcome = run_audit(settings, Hooks(total, advance, warn))
+                outcome = run_audit(settings, Hooks(total, advance, warn, phase))
         else:
             raise _fail(f"unknown engine {engine!r}; expected local or spark")
     except InputError as error:

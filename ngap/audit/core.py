@@ -11,8 +11,9 @@ one per worker or Spark executor.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -217,8 +218,16 @@ class Auditor:
         ]
 
     # ------------------------------------------------------------------ one chunk
-    def audit(self, batch: RawBatch) -> pa.RecordBatch:
-        """One output row per input row of the batch, then one per unreadable record."""
+    def audit(
+        self,
+        batch: RawBatch,
+        on_rows: Callable[[int], None] | None = None,
+        every: float = 0.2,
+    ) -> pa.RecordBatch:
+        """One output row per input row of the batch, then one per unreadable record.
+
+        ``on_rows(n)``: n more rows judged, called at most every ``every`` seconds while the
+        distinct situations are judged (a progress display moves within a chunk)."""
         table = batch.table
         n = table.num_rows
         keys = self.deriver.keys(table) if n else None
@@ -235,12 +244,21 @@ class Auditor:
             uniq = matrix[first]
             dates = keys.coded["date"]
             tables = keys.tables
-            for u, row in zip(uniq.tolist(), first.tolist(), strict=True):
+            sizes = np.bincount(inverse, minlength=len(first)).tolist()
+            pending = 0
+            last = time.monotonic()
+            for u, row, size in zip(uniq.tolist(), first.tolist(), sizes, strict=True):
+                pending += size
                 if u[0] < 0:
                     verdicts.append(_bad(""))
                     continue
                 key = tuple([table[code] for table, code in zip(tables, u, strict=True)])
                 verdicts.append(self.judge(key, dates.values[dates.codes[row]]))
+                if on_rows is not None and time.monotonic() - last >= every:
+                    on_rows(pending)
+                    pending, last = 0, time.monotonic()
+            if on_rows is not None and pending:
+                on_rows(pending)
         if self.cache is not None:
             self.cache.flush()
         out = self._assemble(batch, keys, verdicts, inverse)

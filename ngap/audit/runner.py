@@ -60,13 +60,28 @@ class Settings:
     outside ``out`` to keep it between audits."""
 
 
+PHASES = ("read", "judge", "across", "export")
+"""The phases of an audit, in the order a progress display meets them: reading a chunk and
+judging its rows alternate; then the rules across encounters; then the export."""
+
+
 @dataclass
 class Progress:
-    """What a progress display needs; ``advance`` is called after every chunk."""
+    """What a progress display needs.
+
+    ``advance(rows)`` counts rows done in the current phase: during read / judge, rows whose
+    verdict is known (several times per chunk, at most every ``PROGRESS_SECONDS``, with one
+    worker; once per chunk with several); during export, rows written.  ``phase(name, total)``
+    announces one of ``PHASES`` and the rows it will count (None: no count, e.g. the rules
+    across encounters, which run as one query)."""
 
     total: int | None = None
     advance: Callable[[int], None] = lambda rows: None
     warn: Callable[[str], None] = lambda message: None
+    phase: Callable[[str, int | None], None] = lambda name, total: None
+
+
+PROGRESS_SECONDS = 0.2
 
 
 @dataclass
@@ -153,9 +168,12 @@ def audit_chunk(
     memo_size: int,
     today: dt.date | None,
     cache: Path | None = None,
+    on_rows: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Audit one chunk and write its two part files atomically; return its counts."""
-    out = _auditor(memo_size, today, cache).audit(batch)
+    """Audit one chunk and write its two part files atomically; return its counts.
+
+    ``on_rows(n)``: n more rows of the chunk judged (in this process only)."""
+    out = _auditor(memo_size, today, cache).audit(batch, on_rows, PROGRESS_SECONDS)
     table = pa.Table.from_batches([out], schema=OUTPUT_SCHEMA)
     lines = lines_of(table)
     _write_parquet(table, parts / f"encounters-{name}.parquet")
@@ -221,10 +239,17 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
     outcome = Outcome()
     warned: set[str] = set()
 
+    reported = [0]  # rows of the current chunk already counted by the auditor
+
+    def judged(rows: int) -> None:
+        reported[0] += rows
+        progress.advance(rows)
+
     def record(name: str, counts: dict[str, Any]) -> None:
         done[name] = counts
         _write_json(settings.out / MANIFEST, manifest)
-        progress.advance(counts["rows_in"])
+        progress.advance(max(counts["rows_in"] - reported[0], 0))
+        reported[0] = 0
 
     def note(batch: RawBatch) -> None:
         if batch.unknown_columns and batch.source not in warned:
@@ -240,17 +265,23 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
 
     def todo() -> Iterator[tuple[str, RawBatch]]:
         """The chunks still to audit (those of an interrupted run are skipped)."""
+        progress.phase("read", progress.total)
         for name, batch in _chunks(settings, formats):
             note(batch)
             if name in done:
                 outcome.resumed_chunks += 1
                 progress.advance(done[name]["rows_in"])
                 continue
+            progress.phase("judge", progress.total)
             yield name, batch
+            progress.phase("read", progress.total)
 
     if settings.workers <= 1:
         for name, batch in todo():
-            record(name, audit_chunk(batch, parts, name, settings.memo_size, settings.today, cache))
+            counts = audit_chunk(
+                batch, parts, name, settings.memo_size, settings.today, cache, judged
+            )
+            record(name, counts)
     else:
         # Spawned, not forked: a fork would copy Arrow / DuckDB thread pools mid-flight (unsafe)
         # and the parent's solver state; each worker grounds the rule base once by itself.
@@ -279,7 +310,7 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
                 "kept_chunks": outcome.resumed_chunks,
             }
         )
-    timings.update(finish(settings.out, settings.format))
+    timings.update(finish(settings.out, settings.format, progress=progress))
     for counts in done.values():
         outcome.rows_in += counts["rows_in"]
         outcome.rows_out += counts["rows_out"]
@@ -309,13 +340,20 @@ def run_audit(settings: Settings, progress: Progress | None = None) -> Outcome:
 
 
 def finish(
-    out: Path, fmt: str, findings: pa.Table | None = None, *, across: bool = True
+    out: Path,
+    fmt: str,
+    findings: pa.Table | None = None,
+    *,
+    across: bool = True,
+    progress: Progress | None = None,
 ) -> dict[str, float]:
     """The rules across encounters (unless given), then the exports; seconds of each."""
+    progress = progress or Progress()
     parts = sorted((out / "parts").glob("encounters-*.parquet"))
     lines = sorted((out / "parts").glob("lines-*.parquet"))
     begun = time.perf_counter()
     if across:
+        progress.phase("across", None)
         findings = find_across(out / "parts", lines)
     across_s = time.perf_counter() - begun
     if findings is not None:
@@ -323,7 +361,14 @@ def finish(
         if fmt != "parquet":
             export(iter(findings.to_batches()), findings.schema, out / f"findings.{fmt}", fmt)
     across_rules = _excess_rules(findings)
-    export(_public_batches(parts, across_rules), _public_schema(), out / f"encounters.{fmt}", fmt)
+    rows = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
+    progress.phase("export", rows)
+    export(
+        _counted(_public_batches(parts, across_rules), progress.advance),
+        _public_schema(),
+        out / f"encounters.{fmt}",
+        fmt,
+    )
     return {
         "across_s": round(across_s, 3),
         "export_s": round(time.perf_counter() - begun - across_s, 3),
@@ -387,6 +432,15 @@ def _excess_rules(findings: pa.Table | None) -> dict[str, str]:
             if encounter and rule not in rules.setdefault(encounter, []):
                 rules[encounter].append(rule)
     return {encounter: ";".join(sorted(names)) for encounter, names in rules.items()}
+
+
+def _counted(
+    batches: Iterator[pa.RecordBatch], advance: Callable[[int], None]
+) -> Iterator[pa.RecordBatch]:
+    """The batches, each counted once written (the export's progress)."""
+    for batch in batches:
+        yield batch
+        advance(batch.num_rows)
 
 
 def _public_batches(parts: list[Path], across: dict[str, str]) -> Iterator[pa.RecordBatch]:
