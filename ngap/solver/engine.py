@@ -221,10 +221,15 @@ class Nomenclature:
         lits: list[int] = []
         open_dims: list[str] = []
         table = program.ctx_literals
+        relevant = program.relevant
         for dim, values in program.dims.items():
             given = ctx.values.get(dim)
             if isinstance(given, str):
                 lits.append(table[(dim, given)])
+            elif relevant is not None and dim not in relevant:
+                # No answer of this grounding depends on it: any allowed value answers for all.
+                allowed = [v for v in values if given is None or v in given] or values
+                lits.append(table[(dim, allowed[0])])
             elif isinstance(given, frozenset):
                 lits.extend(-table[(dim, v)] for v in values if v not in given)
                 open_dims.append(dim)
