@@ -14,6 +14,7 @@ from importlib import resources
 
 import clingo
 from clingo import Function, Number, String, Symbol
+from clingo.backend import Observer
 
 from ngap.model.catalogue import Catalogue, Code, TariffStep
 from ngap.model.eras import Era
@@ -266,7 +267,7 @@ SHOWN = (
 """The shown predicates (billing.lp): with ``violated`` and the objective, all an answer reads."""
 
 
-class _Rules:
+class _Rules(Observer):
     """Ground rules, as the grounder passes them to the solver (a clingo observer), to find
     which context dimensions an answer can depend on.
 
@@ -326,8 +327,8 @@ class _Rules:
         for head, wbody in self.weighted:
             dims = {dim_of.get(lit) for lit in wbody}
             if len(dims) == 1:
-                dim = next(iter(dims))
-                if dim is not None and set(wbody) == values[dim]:
+                only = next(iter(dims))
+                if only is not None and set(wbody) == values[only]:
                     continue  # exactly one value of a dimension: alike for every value
             if not head:
                 roots.update(wbody)
