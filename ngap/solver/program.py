@@ -253,6 +253,7 @@ def ground(
     )
     if rules is not None:
         program.relevant = rules.relevant_dims(program, ctl)
+        rules.forget()  # the Control keeps its observer: drop the rules it recorded
     return program
 
 
@@ -302,6 +303,11 @@ class _Rules(Observer):
         self.weighted.append((head, [abs(lit) for lit, _ in body]))
         if choice:
             self.choices.update(head)
+
+    def forget(self) -> None:
+        """Drop what was recorded (as large as the grounding itself) once it has been read."""
+        self.rules, self.weighted = [], []
+        self.objective, self.choices = set(), set()
 
     def minimize(self, priority: int, literals: Sequence[tuple[int, int]]) -> None:
         self.objective.update(abs(lit) for lit, _ in literals)
