@@ -45,7 +45,12 @@ PER_KM = ("IK", "IKM", "IKS")
 PLACES = ("office", "home", "institution", "tele")
 PARTITION_AFTER = 2
 """An (era, place, activities) shape seen this many times gets a grounding of its own."""
-DEFAULT_GROUNDING_BUDGET_MB = 128.0
+PARTITION_AFTER_WHEN_FULL = 16
+"""... or this many times once the groundings kept fill 90 % of the budget: a new shape
+grounding then costs another one, and grounding one costs as much as hundreds of solves, so
+only the shapes that recur earn one (the others are answered on their era-and-place grounding,
+the same answers, a little slower)."""
+DEFAULT_GROUNDING_BUDGET_MB = 192.0
 """Memory allowed to the groundings kept in a process (their estimated size, see
 ``grounding_bytes``); the least recently used are dropped beyond it and grounded again when
 needed.  A bound on size, not on count: a larger catalogue makes each grounding larger, so
@@ -562,7 +567,8 @@ class Nomenclature:
         shape = (ctx.era.index, place, done)
         if ("shape", *shape) not in self._groundings:
             self._shape_seen[shape] += 1
-            if self._shape_seen[shape] < PARTITION_AFTER:
+            full = self._grounded_bytes >= 0.9 * self.grounding_budget
+            if self._shape_seen[shape] < (PARTITION_AFTER_WHEN_FULL if full else PARTITION_AFTER):
                 return self.optimise_program(ctx.era, place)
             del self._shape_seen[shape]
         return self.optimise_program(ctx.era, place, done)
