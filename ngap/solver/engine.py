@@ -125,7 +125,12 @@ class Nomenclature:
         self._grounded_bytes += size
         dropped = False
         while self._grounded_bytes > self.grounding_budget and len(self._groundings) > 1:
-            old, _ = self._groundings.popitem(last=False)
+            # The era's full grounding goes last: every claim of a code that cannot be valid in
+            # its shape is judged on it, and it is the largest to ground again.
+            old = next((k for k in self._groundings if k[0] != "full" and k != key), None)
+            if old is None:
+                old = next(iter(self._groundings))
+            del self._groundings[old]
             self._grounded_bytes -= self._sizes.pop(old)
             dropped = True
         if dropped:
