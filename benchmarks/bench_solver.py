@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for enc in warmup:
         nomenclature.optimise(enc)
     cold_per_s = len(warmup) / (time.perf_counter() - t0)
-    shapes = len(nomenclature._shapes)
+    shapes = nomenclature.groundings
 
     encounters = generate(args.encounters)
     assert not {e.model_dump_json(exclude={"id"}) for e in encounters} & {
@@ -170,7 +170,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "load_and_ground_s": round(load_s, 3),
         "optimise_per_s": round(optimise_per_s, 1),
         "optimise_cold_per_s": round(cold_per_s, 1),
-        "shape_groundings": shapes,
+        "groundings_kept": shapes,
+        "grounded_mb_estimated": round(nomenclature.grounded_bytes / 2**20, 1),
+        "grounding_budget_mb": round(nomenclature.grounding_budget / 2**20, 1),
         "check_per_s": round(check_per_s, 1),
         "check_statuses": statuses,
         "baseline_per_s": round(baseline_per_s, 1),
@@ -181,7 +183,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     print(f"encounters          {len(encounters)}")
     print(f"load + ground (all) {load_s:.2f} s")
-    print(f"optimise, cold      {cold_per_s:,.0f} enc/s (first batch, grounds {shapes} shapes)")
+    print(f"optimise, cold      {cold_per_s:,.0f} enc/s (first batch; {shapes} groundings kept)")
     print(f"optimise            {optimise_per_s:,.0f} enc/s (ground once, assumptions)")
     print(f"check               {check_per_s:,.0f} enc/s (includes the optimum for the difference)")
     print(f"baseline            {baseline_per_s:,.1f} enc/s (new Control per encounter)")

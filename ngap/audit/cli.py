@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,14 @@ from rich.progress import (
 
 from ngap.audit import AuditFault
 from ngap.io import InputError
+
+PHASE_LABELS = {
+    "read": "reading",
+    "judge": "judging",
+    "across": "rules across encounters",
+    "export": "export",
+}
+"""What the progress bar shows during each phase of ``ngap audit`` (runner.PHASES)."""
 
 err = Console(stderr=True)
 out = Console()
@@ -170,7 +179,7 @@ def _audit(
         elif engine == "local":
             total = None if quiet else count_records(settings.inputs)
             with Progress(
-                TextColumn("[bold]audit"),
+                TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]} rows/s"),
@@ -180,20 +189,27 @@ def _audit(
                 disable=quiet,
                 transient=False,
             ) as bar:
-                task = bar.add_task("audit", total=total, rate="-")
-                started = dt.datetime.now()
+                task = bar.add_task(PHASE_LABELS["read"], total=total, rate="-")
+                started = [time.monotonic()]
 
                 def advance(rows: int) -> None:
                     bar.advance(task, rows)
-                    elapsed = (dt.datetime.now() - started).total_seconds() or 1e-9
-                    done = bar.tasks[0].completed
-                    bar.update(task, rate=f"{done / elapsed:,.0f}")
+                    elapsed = time.monotonic() - started[0] or 1e-9
+                    bar.update(task, rate=f"{bar.tasks[0].completed / elapsed:,.0f}")
+
+                def phase(name: str, rows: int | None) -> None:
+                    label = PHASE_LABELS.get(name, name)
+                    if name in ("read", "judge"):  # they alternate chunk by chunk: one count
+                        bar.update(task, description=label)
+                        return
+                    started[0] = time.monotonic()
+                    bar.reset(task, total=rows, description=label, rate="-")
 
                 def warn(message: str) -> None:
                     if not quiet:
                         bar.console.print(f"[yellow]warning:[/] {escape(message)}")
 
-                outcome = run_audit(settings, Hooks(total, advance, warn))
+                outcome = run_audit(settings, Hooks(total, advance, warn, phase))
         else:
             raise _fail(f"unknown engine {engine!r}; expected local or spark")
     except InputError as error:
@@ -236,6 +252,32 @@ def report_command(
         out.print(f"{escape(str(directory))}/report.html and summary.json written")
 
 
+def synth_command(
+    rows: Annotated[int, typer.Argument(help="Number of encounters to generate.")],
+    target: Annotated[Path, typer.Argument(help="File to write (.parquet, .csv or .jsonl).")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed, the same table.")] = 7,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, jsonl or parquet (default: from the file's suffix)."),
+    ] = None,
+) -> None:
+    """Write a realistic synthetic encounter table (the documented mix, 8 % seeded errors)."""
+    from ngap.audit.synthetic import FORMATS, today, write
+
+    if rows < 0:
+        raise _fail("N must be zero or more")
+    if fmt is not None and fmt not in FORMATS:
+        raise _fail(f"unknown format {fmt!r}; expected {', '.join(FORMATS)}")
+    if not target.parent.is_dir():
+        raise _fail(f"{target.parent}: no such directory")
+    write(target, rows, seed=seed, fmt=fmt)
+    out.print(
+        f"{rows} encounters written to {escape(str(target))} "
+        f"(audit them with --today {today().isoformat()} or later)",
+        highlight=False,
+    )
+
+
 def table_schema_command() -> None:
     """The encounter-table layout of ``ngap audit`` as a Frictionless Table Schema (JSON)."""
     from ngap.audit.columns import table_schema
@@ -244,7 +286,8 @@ def table_schema_command() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``audit``, ``report`` and ``table-schema`` to the ``ngap`` command line."""
+    """Add ``audit``, ``report``, ``synth`` and ``table-schema`` to the ``ngap`` command line."""
     app.command("audit")(audit_command)
+    app.command("synth")(synth_command)
     app.command("report")(report_command)
     app.command("table-schema")(table_schema_command)

@@ -11,8 +11,9 @@ one per worker or Spark executor.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -37,6 +38,9 @@ from ngap.solver.results import CheckResult
 DEFAULT_MEMO = 20_000
 """Distinct situations remembered in the process (a few KB each, so at most about 100 MB):
 memory stays flat on any input size; the situation cache on disk keeps the rest."""
+ANSWER_MEMO = 20_000
+"""Solver answers the engine remembers for the audit (a few hundred bytes each): distinct
+situations share most of their sub-questions (the optimum of a context, one line of a claim)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,8 @@ class Auditor:
         cache: SituationCache | None = None,
     ) -> None:
         self.nomenclature = nomenclature or Nomenclature.load()
+        if not self.nomenclature.answer_memo:
+            self.nomenclature.answer_memo = ANSWER_MEMO
         catalogue = self.nomenclature.catalogue
         self.deriver = ContextDeriver(
             self.nomenclature.eras, tuple(catalogue.codes), today or clock.today()
@@ -180,7 +186,11 @@ class Auditor:
         optimal = result.optimal
         if optimal is not None and optimal.assumed:
             unique = tuple(dict.fromkeys(optimal.codes))
-            status, conditions = engine.judge_context(ctx, unique)
+            if result.status != "violation" and sorted(unique) == sorted(claim):
+                status, conditions = result.status, result.conditions
+            else:  # the optimum is valid in the context it assumed: no solve to find one
+                valid_in = {k: v for k, v in optimal.assumed.items() if k != SEPARATE_SESSIONS[0]}
+                status, conditions = engine.judge_context(ctx, unique, valid_in)
             if status == "conditional":
                 assumes = describe_conditions(conditions)
             if SEPARATE_SESSIONS[0] in optimal.assumed:
@@ -256,8 +266,16 @@ class Auditor:
         ]
 
     # ------------------------------------------------------------------ one chunk
-    def audit(self, batch: RawBatch) -> pa.RecordBatch:
-        """One output row per input row of the batch, then one per unreadable record."""
+    def audit(
+        self,
+        batch: RawBatch,
+        on_rows: Callable[[int], None] | None = None,
+        every: float = 0.2,
+    ) -> pa.RecordBatch:
+        """One output row per input row of the batch, then one per unreadable record.
+
+        ``on_rows(n)``: n more rows judged, called at most every ``every`` seconds while the
+        distinct situations are judged (a progress display moves within a chunk)."""
         table = batch.table
         n = table.num_rows
         keys = self.deriver.keys(table) if n else None
@@ -276,12 +294,21 @@ class Auditor:
             uniq = matrix[first]
             dates = keys.coded["date"]
             tables = keys.tables
-            for u, row in zip(uniq.tolist(), first.tolist(), strict=True):
+            sizes = np.bincount(inverse, minlength=len(first)).tolist()
+            pending = 0
+            last = time.monotonic()
+            for u, row, size in zip(uniq.tolist(), first.tolist(), sizes, strict=True):
+                pending += size
                 if u[0] < 0:
                     verdicts.append(_bad(""))
                     continue
                 key = tuple([table[code] for table, code in zip(tables, u, strict=True)])
                 verdicts.append(self.judge(key, dates.values[dates.codes[row]], sessions_known))
+                if on_rows is not None and time.monotonic() - last >= every:
+                    on_rows(pending)
+                    pending, last = 0, time.monotonic()
+            if on_rows is not None and pending:
+                on_rows(pending)
         if self.cache is not None:
             self.cache.flush()
         out = self._assemble(batch, keys, verdicts, inverse)

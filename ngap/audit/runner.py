@@ -75,13 +75,28 @@ class Settings:
     """Cell texts read as empty (unknown) besides the empty cell, e.g. ("NA", "NULL")."""
 
 
+PHASES = ("read", "judge", "across", "export")
+"""The phases of an audit, in the order a progress display meets them: reading a chunk and
+judging its rows alternate; then the rules across encounters; then the export."""
+
+
 @dataclass
 class Progress:
-    """What a progress display needs; ``advance`` is called after every chunk."""
+    """What a progress display needs.
+
+    ``advance(rows)`` counts rows done in the current phase: during read / judge, rows whose
+    verdict is known (several times per chunk, at most every ``PROGRESS_SECONDS``, with one
+    worker; once per chunk with several); during export, rows written.  ``phase(name, total)``
+    announces one of ``PHASES`` and the rows it will count (None: no count, e.g. the rules
+    across encounters, which run as one query)."""
 
     total: int | None = None
     advance: Callable[[int], None] = lambda rows: None
     warn: Callable[[str], None] = lambda message: None
+    phase: Callable[[str, int | None], None] = lambda name, total: None
+
+
+PROGRESS_SECONDS = 0.2
 
 
 @dataclass
@@ -316,9 +331,12 @@ def audit_chunk(
     memo_size: int,
     today: dt.date | None,
     cache: Path | None = None,
+    on_rows: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Audit one chunk and write its two part files atomically; return its counts."""
-    out = _auditor(memo_size, today, cache).audit(batch)
+    """Audit one chunk and write its two part files atomically; return its counts.
+
+    ``on_rows(n)``: n more rows of the chunk judged (in this process only)."""
+    out = _auditor(memo_size, today, cache).audit(batch, on_rows, PROGRESS_SECONDS)
     table = pa.Table.from_batches([out], schema=OUTPUT_SCHEMA)
     lines = lines_of(table)
     files: dict[str, Any] = {}
@@ -438,10 +456,17 @@ def _run_locked(
         progress.warn(message)
     warned: set[str] = set()
 
+    reported = [0]  # rows of the current chunk already counted by the auditor
+
+    def judged(rows: int) -> None:
+        reported[0] += rows
+        progress.advance(rows)
+
     def record(name: str, counts: dict[str, Any]) -> None:
         done[name] = counts
         _write_json(settings.out / MANIFEST, manifest)
-        progress.advance(counts["rows_in"])
+        progress.advance(max(counts["rows_in"] - reported[0], 0))
+        reported[0] = 0
 
     def note(batch: RawBatch) -> None:
         if batch.unknown_columns and batch.source not in warned:
@@ -457,17 +482,23 @@ def _run_locked(
 
     def todo() -> Iterator[tuple[str, RawBatch]]:
         """The chunks still to audit (those of an interrupted run are skipped)."""
+        progress.phase("read", progress.total)
         for name, batch in _chunks(settings, formats):
             note(batch)
             if name in done:
                 outcome.resumed_chunks += 1
                 progress.advance(done[name]["rows_in"])
                 continue
+            progress.phase("judge", progress.total)
             yield name, batch
+            progress.phase("read", progress.total)
 
     if settings.workers <= 1:
         for name, batch in todo():
-            record(name, audit_chunk(batch, parts, name, settings.memo_size, settings.today, cache))
+            counts = audit_chunk(
+                batch, parts, name, settings.memo_size, settings.today, cache, judged
+            )
+            record(name, counts)
     else:
         with _pool(settings.workers) as pool:
             pending: dict[Future[dict[str, Any]], str] = {}
@@ -493,7 +524,7 @@ def _run_locked(
                 "kept_chunks": outcome.resumed_chunks,
             }
         )
-    timings.update(finish(settings.out, settings.format, chunks=sorted(done)))
+    timings.update(finish(settings.out, settings.format, chunks=sorted(done), progress=progress))
     for counts in done.values():
         outcome.rows_in += counts["rows_in"]
         outcome.rows_out += counts["rows_out"]
@@ -529,12 +560,14 @@ def finish(
     *,
     across: bool = True,
     chunks: list[str] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, float]:
     """The rules across encounters (unless given), then the exports; seconds of each.
 
     ``chunks``: the finished chunks, whose parts are read by their exact names (default: the
     part files of the directory, as the Spark engine leaves them).
     """
+    progress = progress or Progress()
     if chunks is None:
         parts, lines = part_files(out, "encounters"), part_files(out, "lines")
     else:
@@ -542,6 +575,7 @@ def finish(
         lines = [out / "parts" / f"lines-{c}.parquet" for c in chunks]
     begun = time.perf_counter()
     if across:
+        progress.phase("across", None)
         findings = find_across(out / "parts", lines)
     across_s = time.perf_counter() - begun
     if findings is not None:
@@ -549,7 +583,9 @@ def finish(
         if fmt != "parquet":
             export(iter(findings.to_batches()), findings.schema, out / f"findings.{fmt}", fmt)
     across_rules = _excess_rules(findings)
-    batches = _public_batches(parts, across_rules)
+    rows = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
+    progress.phase("export", rows)
+    batches = _counted(_public_batches(parts, across_rules), progress.advance)
     schema = _public_schema()
     if fmt == "parquet":
         batches, schema = (typed_batch(b) for b in batches), typed_schema()
@@ -616,6 +652,15 @@ def _excess_rules(findings: pa.Table | None) -> dict[str, str]:
             if encounter and rule not in rules.setdefault(encounter, []):
                 rules[encounter].append(rule)
     return {encounter: ";".join(sorted(names)) for encounter, names in rules.items()}
+
+
+def _counted(
+    batches: Iterator[pa.RecordBatch], advance: Callable[[int], None]
+) -> Iterator[pa.RecordBatch]:
+    """The batches, each counted once written (the export's progress)."""
+    for batch in batches:
+        yield batch
+        advance(batch.num_rows)
 
 
 def _public_batches(parts: list[Path], across: dict[str, str]) -> Iterator[pa.RecordBatch]:

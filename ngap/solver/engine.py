@@ -6,15 +6,18 @@ literals (its context, and in check mode the claimed codes), so no call re-groun
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import difflib
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from itertools import count
+from typing import Any
 
 import clingo
 from clingo import Symbol
@@ -24,7 +27,7 @@ from ngap.model.context import Context, derive
 from ngap.model.encounter import Encounter
 from ngap.model.eras import Era, compute_eras
 from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS
-from ngap.solver.program import GroundProgram, ground
+from ngap.solver.program import GroundProgram, ground, grounding_bytes
 from ngap.solver.results import (
     CheckResult,
     Cotation,
@@ -55,8 +58,19 @@ rule base sees a claim as a set of codes)."""
 SEPARATE_SESSIONS = ("sessions", ("separate",))
 """The condition under which a repeated code is valid when the data cannot tell one session from
 several (line-level claims group a day's lines of one patient and practitioner)."""
-MAX_PARTITIONS = 128
-"""At most this many shape groundings are kept (least recently used evicted): memory stays flat."""
+PARTITION_AFTER_WHEN_FULL = 16
+"""... or this many times once the groundings kept fill 90 % of the budget: a new shape
+grounding then costs another one, and grounding one costs as much as hundreds of solves, so
+only the shapes that recur earn one (the others are answered on their era-and-place grounding,
+the same answers, a little slower)."""
+DEFAULT_GROUNDING_BUDGET_MB = 192.0
+"""Memory allowed to the groundings kept in a process (their estimated size, see
+``grounding_bytes``); the least recently used are dropped beyond it and grounded again when
+needed.  A bound on size, not on count: a larger catalogue makes each grounding larger, so
+fewer are kept, and memory stays flat whatever the rule base or the input."""
+
+GroundingKey = tuple[object, ...]
+"""("full", era) | ("place", era, place) | ("shape", era, place, activities)."""
 
 
 class UnknownCodeError(ValueError):
@@ -188,13 +202,28 @@ class _Model:
 class Nomenclature:
     """The NGAP knowledge base, grounded once, answering for any encounter from 2022 on."""
 
-    def __init__(self, catalogue: Catalogue, eras: tuple[Era, ...]):
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        eras: tuple[Era, ...],
+        *,
+        grounding_budget_mb: float = DEFAULT_GROUNDING_BUDGET_MB,
+        answer_memo: int = 0,
+    ):
         self.catalogue = catalogue
         self.eras = eras
-        self._full: dict[int, GroundProgram] = {}
-        self._pruned: dict[tuple[int, str], GroundProgram] = {}
-        self._shapes: OrderedDict[tuple[int, str, frozenset[str]], GroundProgram] = OrderedDict()
+        self.grounding_budget = int(grounding_budget_mb * 2**20)
+        """Bytes (estimated) the kept groundings may take together."""
+        self._groundings: OrderedDict[GroundingKey, GroundProgram] = OrderedDict()
+        self._sizes: dict[GroundingKey, int] = {}
+        self._grounded_bytes = 0
+        self._serials = count(1)
         self._shape_seen: Counter[tuple[int, str, frozenset[str]]] = Counter()
+        self.answer_memo = answer_memo
+        """Solver answers remembered (0: none).  The batch audit turns it on: its distinct
+        situations share most sub-questions (the optimum of a context, one line of a claim)."""
+        self._answers: OrderedDict[tuple[object, ...], list[_Model]] = OrderedDict()
+        self._last_context: dict[int, tuple[Context, list[int], list[str]]] = {}
 
     @classmethod
     def load(cls) -> Nomenclature:
@@ -202,17 +231,51 @@ class Nomenclature:
         return cls(catalogue, compute_eras(catalogue))
 
     # ----------------------------------------------------------------- groundings
+    def _kept(self, key: GroundingKey, build: Callable[[], GroundProgram]) -> GroundProgram:
+        """The grounding under ``key``, built if needed; least recently used ones are dropped
+        while the kept ones exceed the memory budget (never the one returned)."""
+        program = self._groundings.get(key)
+        if program is not None:
+            self._groundings.move_to_end(key)
+            return program
+        program = build()
+        program.serial = next(self._serials)
+        size = grounding_bytes(program)
+        self._groundings[key] = program
+        self._sizes[key] = size
+        self._grounded_bytes += size
+        dropped = False
+        while self._grounded_bytes > self.grounding_budget and len(self._groundings) > 1:
+            # The era's full grounding goes last: every claim of a code that cannot be valid in
+            # its shape is judged on it, and it is the largest to ground again.
+            old = next((k for k in self._groundings if k[0] != "full" and k != key), None)
+            if old is None:
+                old = next(iter(self._groundings))
+            del self._groundings[old]
+            self._grounded_bytes -= self._sizes.pop(old)
+            dropped = True
+        if dropped:
+            self._forget_answers()
+            _trim_heap()
+        return program
+
+    @property
+    def grounded_bytes(self) -> int:
+        """Estimated bytes of the groundings kept now (at most the budget, or one grounding)."""
+        return self._grounded_bytes
+
+    @property
+    def groundings(self) -> int:
+        """How many groundings are kept now."""
+        return len(self._groundings)
+
     def full_program(self, era: Era) -> GroundProgram:
-        """The rule base grounded for one era with every code (check mode), once per process.
+        """The rule base grounded for one era with every code (check mode).
 
         One grounding per era keeps each program small: a solve call costs time in proportion
         to the number of solver variables, and most atoms (prices, existence) depend on the era.
         """
-        program = self._full.get(era.index)
-        if program is None:
-            program = ground(self.catalogue, (era,))
-            self._full[era.index] = program
-        return program
+        return self._kept(("full", era.index), lambda: ground(self.catalogue, (era,)))
 
     def optimise_program(
         self, era: Era, place: str, done: frozenset[str] | None = None
@@ -228,25 +291,15 @@ class Nomenclature:
         the size of what is left.
         """
         if done is None:
-            key = (era.index, place)
-            program = self._pruned.get(key)
-            if program is None:
-                program = self._ground_shape(era, {"place": place})
-                self._pruned[key] = program
-            return program
-        shape = (era.index, place, done)
-        cached = self._shapes.get(shape)
-        if cached is not None:
-            self._shapes.move_to_end(shape)
-            return cached
+            return self._kept(
+                ("place", era.index, place), lambda: self._ground_shape(era, {"place": place})
+            )
         fixed = {"place": place}
         for activity in (*ACTIVITIES, *CCAM_ACTS):
             fixed[f"done:{activity}"] = "yes" if activity in done else "no"
-        program = self._ground_shape(era, fixed)
-        self._shapes[shape] = program
-        if len(self._shapes) > MAX_PARTITIONS:
-            self._shapes.popitem(last=False)
-        return program
+        return self._kept(
+            ("shape", era.index, place, done), lambda: self._ground_shape(era, fixed)
+        )
 
     def _ground_shape(self, era: Era, fixed: dict[str, str]) -> GroundProgram:
         full = self.full_program(era)
@@ -255,20 +308,14 @@ class Nomenclature:
         return ground(self.catalogue, (era,), fixed=fixed, candidates=candidates)
 
     def _brave_bills(self, program: GroundProgram, assumptions: list[int]) -> set[str]:
-        conf = program.control.configuration.solve
-        conf.enum_mode, conf.opt_mode, conf.models = "brave", "ignore", "0"  # type: ignore[union-attr]
-        conf.project = "no"  # type: ignore[union-attr]
-        program.settings = ("ignore", "0", "no")
+        _configure(program, ("brave", "ignore", "0", "no"))
         found: set[str] = set()
 
         def on_model(model: clingo.Model) -> None:
             found.clear()
             found.update(c for c, lit in program.bill_literals.items() if model.is_true(lit))
 
-        try:
-            _run_solve(program.control, assumptions, on_model)
-        finally:
-            conf.enum_mode = "auto"  # type: ignore[union-attr]
+        _run_solve(program.control, assumptions, on_model)
         return found
 
     def ground_all(self) -> None:
@@ -294,21 +341,35 @@ class Nomenclature:
     def context(self, encounter: Encounter) -> Context:
         return derive(encounter, self.eras)
 
-    @staticmethod
-    def _assumptions(ctx: Context, program: GroundProgram) -> tuple[list[int], list[str]]:
+    def _assumptions(self, ctx: Context, program: GroundProgram) -> tuple[list[int], list[str]]:
+        """The literals of a context in a grounding, and its open dimensions (fresh lists).
+
+        The last context of each grounding is remembered: one check asks for the same context
+        several times (claim, optimum, conditions, lines)."""
+        last = self._last_context.get(program.serial)
+        if last is not None and last[0] is ctx:
+            return list(last[1]), list(last[2])
         lits: list[int] = []
         open_dims: list[str] = []
         table = program.ctx_literals
+        relevant = program.relevant
         for dim, values in program.dims.items():
             given = ctx.values.get(dim)
             if isinstance(given, str):
                 lits.append(table[(dim, given)])
+            elif relevant is not None and dim not in relevant:
+                # No answer of this grounding depends on it: any allowed value answers for all.
+                allowed = [v for v in values if given is None or v in given] or values
+                lits.append(table[(dim, allowed[0])])
             elif isinstance(given, frozenset):
                 lits.extend(-table[(dim, v)] for v in values if v not in given)
                 open_dims.append(dim)
             else:
                 open_dims.append(dim)
-        return lits, open_dims
+        if len(self._last_context) > 64:
+            self._last_context.clear()
+        self._last_context[program.serial] = (ctx, lits, open_dims)
+        return list(lits), list(open_dims)
 
     def normalise_claim(self, claimed: Sequence[str]) -> tuple[list[str], dict[str, str]]:
         codes: list[str] = []
@@ -409,8 +470,8 @@ class Nomenclature:
         )
 
     # ----------------------------------------------------------------- solving
-    @staticmethod
     def _solve(
+        self,
         program: GroundProgram,
         assumptions: list[int],
         open_dims: list[str],
@@ -422,11 +483,15 @@ class Nomenclature:
         # change nothing billed are one answer (projection on the shown atoms).  Without it an
         # encounter with twenty unknown facts has millions of optimal models.
         project = "show" if open_dims and models != 1 else "no"
-        wanted = (opt_mode, str(models), project)
-        if program.settings != wanted:  # setting clasp options costs more than a small solve
-            conf = program.control.configuration.solve
-            conf.opt_mode, conf.models, conf.project = wanted  # type: ignore[union-attr]
-            program.settings = wanted
+        wanted = ("auto", opt_mode, str(models), project)
+        key: tuple[object, ...] | None = None
+        if self.answer_memo:
+            key = (program.serial, wanted, tuple(open_dims), tuple(assumptions))
+            known = self._answers.get(key)
+            if known is not None:
+                self._answers.move_to_end(key)
+                return known
+        _configure(program, wanted)
         found: list[_Model] = []
         table = program.ctx_literals
 
@@ -448,7 +513,17 @@ class Nomenclature:
             )
 
         _run_solve(program.control, assumptions, on_model)
+        if key is not None:
+            self._answers[key] = found
+            if len(self._answers) > self.answer_memo:
+                self._answers.popitem(last=False)
         return found
+
+    def _forget_answers(self) -> None:
+        """Drop remembered answers of groundings no longer kept (their serials never return)."""
+        live = {p.serial for p in self._groundings.values()}
+        for key in [k for k in self._answers if k[0] not in live]:
+            del self._answers[key]
 
     # ----------------------------------------------------------------- building answers
     def _cotation(self, model: _Model, ctx: Context, done: Sequence[str]) -> Cotation:
@@ -612,7 +687,7 @@ class Nomenclature:
         elif not open_dims:
             status = "valid"
         else:
-            status, conditions = self._conditions(program, lits, open_dims)
+            status, conditions = self._conditions(program, lits, open_dims, best.assumed)
         optimum = self.optimise_context(ctx, done).best
         diff = cotation.total_cents - optimum.total_cents
         result = CheckResult(
@@ -643,26 +718,42 @@ class Nomenclature:
         return program, lits, open_dims
 
     def judge_context(
-        self, ctx: Context, claim: Sequence[str]
+        self,
+        ctx: Context,
+        claim: Sequence[str],
+        valid_in: Mapping[str, str] | None = None,
     ) -> tuple[str, dict[str, tuple[str, ...]]]:
         """Only the verdict of a (normalised) claim: valid, conditional (and on what), violation.
 
         Cheaper than ``check_context`` (no optimum, no amounts): the batch audit uses it to tell
-        which claimed line carries which condition.
+        which claimed line carries which condition.  ``valid_in``: values of the open context
+        under which the claim is already known to be valid (e.g. the optimum's assumptions),
+        which spares the solve that would look for them.
         """
         program, lits, open_dims = self._claim_literals(ctx, claim)
-        if not self._solve(
-            program, [*lits, -program.violated_literal], [], opt_mode="ignore", models=1
-        ):
-            return "violation", {}
+        seen = dict(valid_in) if valid_in is not None else None
+        if seen is None:
+            found = self._solve(
+                program, [*lits, -program.violated_literal], open_dims, opt_mode="ignore", models=1
+            )
+            if not found:
+                return "violation", {}
+            seen = found[0].assumed
         if not open_dims:
             return "valid", {}
-        return self._conditions(program, lits, open_dims)
+        return self._conditions(program, lits, open_dims, seen)
 
     def _conditions(
-        self, program: GroundProgram, lits: list[int], open_dims: list[str]
+        self,
+        program: GroundProgram,
+        lits: list[int],
+        open_dims: list[str],
+        seen: Mapping[str, str] | None = None,
     ) -> tuple[str, dict[str, tuple[str, ...]]]:
-        """Valid in every open context, or only under conditions (brave consequences)."""
+        """Valid in every open context, or only under conditions (brave consequences).
+
+        ``seen``: the open context of one valid model already found (its values need no solve).
+        """
         violated = program.violated_literal
         if not self._solve(program, [*lits, violated], open_dims, opt_mode="ignore", models=1):
             return "valid", {}
@@ -671,6 +762,9 @@ class Nomenclature:
         # values no model has shown yet need a solve of their own.
         table = program.ctx_literals
         possible: dict[str, set[str]] = {dim: set() for dim in open_dims}
+        for dim, value in (seen or {}).items():
+            if dim in possible:
+                possible[dim].add(value)
         for dim in open_dims:
             for value in program.dims[dim]:
                 if value in possible[dim]:
@@ -876,9 +970,10 @@ class Nomenclature:
         if done is None:
             return self.optimise_program(ctx.era, place)
         shape = (ctx.era.index, place, done)
-        if shape not in self._shapes:
+        if ("shape", *shape) not in self._groundings:
             self._shape_seen[shape] += 1
-            if self._shape_seen[shape] < PARTITION_AFTER:
+            full = self._grounded_bytes >= 0.9 * self.grounding_budget
+            if self._shape_seen[shape] < (PARTITION_AFTER_WHEN_FULL if full else PARTITION_AFTER):
                 return self.optimise_program(ctx.era, place)
             del self._shape_seen[shape]
         return self.optimise_program(ctx.era, place, done)
@@ -900,3 +995,36 @@ class Nomenclature:
         for c in cotations:  # type: ignore[attr-defined]
             seen.setdefault(tuple(sorted(c.codes)), c)
         return list(seen.values())
+
+
+_SOLVE_OPTIONS = ("enum_mode", "opt_mode", "models", "project")
+
+
+def _configure(program: GroundProgram, wanted: tuple[str, str, str, str]) -> None:
+    """Set the solve options (enumeration, optimisation, models, projection) of a grounding,
+    only if they changed: setting clasp options costs more than a small solve."""
+    if program.settings == wanted:
+        return
+    conf: Any = program.control.configuration.solve
+    old = program.settings if len(program.settings) == len(wanted) else ("",) * len(wanted)
+    for name, value, before in zip(_SOLVE_OPTIONS, wanted, old, strict=True):
+        if value != before:
+            setattr(conf, name, value)
+    program.settings = wanted
+
+
+def _load_libc() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to trim
+        return None
+
+
+_LIBC = _load_libc()
+
+
+def _trim_heap() -> None:
+    """Give the C heap of dropped groundings back to the system (glibc keeps it otherwise, and
+    the resident size would creep up as groundings come and go)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)

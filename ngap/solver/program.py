@@ -8,12 +8,13 @@ literals (assumptions) for ``Control.solve``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
 import clingo
 from clingo import Function, Number, String, Symbol
+from clingo.backend import Observer
 
 from ngap.model.catalogue import Catalogue, Code, TariffStep
 from ngap.model.eras import Era
@@ -133,6 +134,26 @@ def knowledge_facts(
             continue
         facts.append(_fact("dim", ds))
         facts.extend(_fact("dom", ds, value_symbol(d.name, v)) for v in d.values)
+    facts.extend(
+        _fact("candidate", String(c))
+        for c in catalogue.codes
+        if candidates is None or c in candidates
+    )
+    facts.append(_shared_facts(catalogue, eras))
+    return facts
+
+
+_SHARED: dict[tuple[int, tuple[Era, ...]], tuple[Catalogue, str]] = {}
+
+
+def _shared_facts(catalogue: Catalogue, eras: tuple[Era, ...]) -> str:
+    """The facts every grounding of these eras shares (codes, tariffs, rule periods, age
+    bands), rendered once per process: rendering them costs as much as grounding a shape."""
+    key = (id(catalogue), eras)
+    kept = _SHARED.get(key)
+    if kept is not None and kept[0] is catalogue:
+        return kept[1]
+    facts: list[str] = []
     for era in eras:
         e = Number(era.index)
         facts.append(_fact("era", e))
@@ -141,8 +162,6 @@ def knowledge_facts(
     for code in catalogue.codes.values():
         c = String(code.code)
         facts.append(_fact("code", c))
-        if candidates is None or code.code in candidates:
-            facts.append(_fact("candidate", c))
         facts.append(_fact("kind", c, Function(code.kind)))
         facts.append(_fact("nomenclature", c, Function(code.nomenclature.lower())))
         if code.refines:
@@ -170,7 +189,9 @@ def knowledge_facts(
             facts.append(
                 _fact("band_ge", Function(f"a{band_index}"), threshold_symbol(names[t_index]))
             )
-    return facts
+    text = "\n".join(facts)
+    _SHARED[key] = (catalogue, text)
+    return text
 
 
 @dataclass
@@ -185,8 +206,25 @@ class GroundProgram:
     """The open dimensions of this grounding and their values."""
     fixed: dict[str, str]
     """Dimensions fixed as facts in this grounding (besides the era)."""
-    settings: tuple[str, str, str] = ("", "", "")
-    """The solve options last set on ``control`` (opt mode, models, projection)."""
+    settings: tuple[str, ...] = ("", "", "", "")
+    """The solve options last set on ``control`` (enum mode, opt mode, models, projection)."""
+    serial: int = 0
+    """Set by the engine that keeps the grounding: remembered answers are keyed by it."""
+    relevant: frozenset[str] | None = None
+    """Open dimensions on which some answer of this grounding can depend (None: all)."""
+
+
+BYTES_BASE = 320 * 1024
+BYTES_PER_ATOM = 400
+
+
+def grounding_bytes(program: GroundProgram) -> int:
+    """Estimated resident memory of a grounding: a fixed part (the parsed rule base, clasp's
+    solver) and a part per ground atom (the atom, its rules, its solver variables and what
+    solving learns about them).  Calibrated on clingo 5.8 by the resident size of many
+    groundings after solving (1.3 MB for a 3 400-atom grounding); counting atoms makes the
+    budget follow the size of the rule base and catalogue, not a number of groundings."""
+    return BYTES_BASE + BYTES_PER_ATOM * len(program.control.symbolic_atoms)
 
 
 def _quiet(code: clingo.MessageCode, message: str) -> None:
@@ -202,6 +240,9 @@ def ground(
     candidates: frozenset[str] | None = None,
 ) -> GroundProgram:
     ctl = clingo.Control(["--warn=none", *args], logger=_quiet)
+    rules = _Rules() if fixed else None  # shape groundings: the ones answers are read from
+    if rules is not None:
+        ctl.register_observer(rules)
     root = resources.files("ngap.asp_rules")
     with resources.as_file(root.joinpath("ngap.lp")) as path:
         ctl.load(str(path))
@@ -234,6 +275,105 @@ def ground(
     dim_values: dict[str, list[str]] = {}
     for dim, value in ctx_literals:
         dim_values.setdefault(dim, []).append(value)
-    return GroundProgram(
+    program = GroundProgram(
         ctl, ctx_literals, bill_literals, violated.literal, dim_values, dict(fixed or {})
     )
+    if rules is not None:
+        program.relevant = rules.relevant_dims(program, ctl)
+        rules.forget()  # the Control keeps its observer: drop the rules it recorded
+    return program
+
+
+SHOWN = (
+    ("line", 2),
+    ("rate", 2),
+    ("unpriced_line", 1),
+    ("unconfirmed_line", 1),
+    ("violation", 2),
+    ("violation", 3),
+)
+"""The shown predicates (billing.lp): with ``violated`` and the objective, all an answer reads."""
+
+
+class _Rules(Observer):
+    """Ground rules, as the grounder passes them to the solver (a clingo observer), to find
+    which context dimensions an answer can depend on.
+
+    A dimension is irrelevant in a grounding when none of its context atoms can reach, through
+    the ground rules, an atom an answer reads (shown atoms, ``violated``, the objective) or an
+    integrity constraint.  The rule base is a set of definitions over two choices (one value
+    per dimension, the billed codes: ``choices`` checks there is no other), so an irrelevant
+    dimension takes any value in every model: the answer is the same for each, and the engine
+    fixes it instead of leaving it open (one solve less per encounter, and no enumeration of
+    models that differ only there).  The "exactly one value" constraints of a dimension are
+    rules over all of its values alike; they are left out of the reachability.
+    """
+
+    def __init__(self) -> None:
+        self.rules: list[tuple[Sequence[int], Sequence[int]]] = []
+        self.weighted: list[tuple[Sequence[int], list[int]]] = []
+        self.objective: set[int] = set()
+        self.choices: set[int] = set()
+
+    def rule(self, choice: bool, head: Sequence[int], body: Sequence[int]) -> None:
+        self.rules.append((head, body))  # called for every ground rule: kept minimal
+        if choice:
+            self.choices.update(head)
+
+    def weight_rule(
+        self,
+        choice: bool,
+        head: Sequence[int],
+        lower_bound: int,
+        body: Sequence[tuple[int, int]],
+    ) -> None:
+        self.weighted.append((head, [abs(lit) for lit, _ in body]))
+        if choice:
+            self.choices.update(head)
+
+    def forget(self) -> None:
+        """Drop what was recorded (as large as the grounding itself) once it has been read."""
+        self.rules, self.weighted = [], []
+        self.objective, self.choices = set(), set()
+
+    def minimize(self, priority: int, literals: Sequence[tuple[int, int]]) -> None:
+        self.objective.update(abs(lit) for lit, _ in literals)
+
+    def relevant_dims(self, program: GroundProgram, ctl: clingo.Control) -> frozenset[str] | None:
+        dim_of = {lit: dim for (dim, _), lit in program.ctx_literals.items()}
+        domain = {lit for lit in dim_of} | set(program.bill_literals.values())
+        if not self.choices <= domain:
+            return None  # a choice the analysis does not know: every dimension may matter
+        values: dict[str, set[int]] = {}
+        for lit, dim in dim_of.items():
+            values.setdefault(dim, set()).add(lit)
+        roots = {program.violated_literal, *self.objective}
+        atoms = ctl.symbolic_atoms
+        for name, arity in SHOWN:
+            roots.update(a.literal for a in atoms.by_signature(name, arity) if not a.is_fact)
+        defined: dict[int, list[Sequence[int]]] = {}
+        for head, body in self.rules:
+            if not head:
+                roots.update(abs(lit) for lit in body)  # a constraint restricts every answer
+            for atom in head:
+                defined.setdefault(atom, []).append(body)
+        for head, wbody in self.weighted:
+            dims = {dim_of.get(lit) for lit in wbody}
+            if len(dims) == 1:
+                only = next(iter(dims))
+                if only is not None and set(wbody) == values[only]:
+                    continue  # exactly one value of a dimension: alike for every value
+            if not head:
+                roots.update(wbody)
+            for atom in head:
+                defined.setdefault(atom, []).append(wbody)
+        reached = set(roots)
+        stack = list(roots)
+        while stack:
+            for body in defined.get(stack.pop(), ()):
+                for lit in body:
+                    atom = abs(lit)
+                    if atom not in reached:
+                        reached.add(atom)
+                        stack.append(atom)
+        return frozenset(dim_of[lit] for lit in reached if lit in dim_of)
