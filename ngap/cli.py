@@ -569,7 +569,7 @@ def serve(
     max_body: Annotated[int, typer.Option(help="Largest request body, bytes (413).")] = 1_000_000,
     time_limit: Annotated[
         float, typer.Option(help="Time limit of the solves of one request, s (503).")
-    ] = 2.0,
+    ] = 10.0,
     cors: Annotated[
         str | None, typer.Option(help="Origins allowed by CORS, comma-separated (default off).")
     ] = None,

@@ -226,6 +226,8 @@ class EraSpace:
         for atom in atoms.by_signature("fire_bound", 1):
             self.bound_symbols[atom.symbol.arguments[0].number] = atom.symbol
         self._brave_cache: dict[str, frozenset[str]] = {}
+        self._sat_cache: dict[frozenset[str], bool] = {}
+        self._disabled_now = 0
         self._alive: frozenset[str] | None = None
 
     # -------------------------------------------------------------- literals
@@ -311,11 +313,23 @@ class EraSpace:
         return found[0] if found else None
 
     def satisfiable(self, codes: Iterable[str], context: ContextRestriction | None = None) -> bool:
+        """Whether ``codes`` are billable together in some context (of ``context``).
+
+        Remembered when no context is given and no rule is switched off: the rule-base analysis
+        and every vendor validation of the same era ask the same pairs again.
+        """
+        codes = tuple(codes)
+        key = frozenset(codes) if context is None and not self._disabled_now else None
+        if key is not None and key in self._sat_cache:
+            return self._sat_cache[key]
         lits = self._lits(codes, context, valid=True)
         if lits is None:
             return False
         self._configure("auto", "ignore", 1)
-        return bool(self.control.solve(assumptions=lits).satisfiable)
+        answer = bool(self.control.solve(assumptions=lits).satisfiable)
+        if key is not None:
+            self._sat_cache[key] = answer
+        return answer
 
     def _brave(self, assumptions: list[int], table: Mapping[str, int]) -> frozenset[str] | None:
         self._configure("brave", "ignore", 0)
@@ -365,9 +379,11 @@ class EraSpace:
         symbols = [self.disabled[r] for r in rules if r in self.disabled]
         for sym in symbols:
             self.control.assign_external(sym, True)
+        self._disabled_now += 1
         try:
             yield
         finally:
+            self._disabled_now -= 1
             for sym in symbols:
                 self.control.assign_external(sym, False)
 

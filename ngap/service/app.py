@@ -45,7 +45,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class Settings:
     max_body_bytes: int = 1_000_000
     """Requests with a larger body are refused (413) before they are read."""
-    solve_seconds: float | None = 2.0
+    solve_seconds: float | None = 10.0
     """Time limit of the solves of one request (503 beyond); None: no limit."""
     warm: bool = True
     """Ground every era and place at startup (a few seconds) rather than on first use."""

@@ -65,7 +65,7 @@ class Engine:
     """One grounded nomenclature per process and the limits every solve runs under."""
 
     nomenclature: Nomenclature
-    solve_seconds: float | None = 2.0
+    solve_seconds: float | None = 10.0
 
     @property
     def catalogue(self) -> Catalogue:

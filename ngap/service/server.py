@@ -18,7 +18,7 @@ _PREFIX = "NGAP_SERVICE_"
 def settings_from_env() -> Settings:
     env = os.environ
     cors = env.get(_PREFIX + "CORS", "")
-    limit = env.get(_PREFIX + "TIME_LIMIT", "2.0")
+    limit = env.get(_PREFIX + "TIME_LIMIT", "10.0")
     return Settings(
         max_body_bytes=int(env.get(_PREFIX + "MAX_BODY", "1000000")),
         solve_seconds=float(limit) if float(limit) > 0 else None,

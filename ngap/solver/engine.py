@@ -63,7 +63,7 @@ PARTITION_AFTER_WHEN_FULL = 16
 grounding then costs another one, and grounding one costs as much as hundreds of solves, so
 only the shapes that recur earn one (the others are answered on their era-and-place grounding,
 the same answers, a little slower)."""
-DEFAULT_GROUNDING_BUDGET_MB = 192.0
+DEFAULT_GROUNDING_BUDGET_MB = 1024.0
 """Memory allowed to the groundings kept in a process (their estimated size, see
 ``grounding_bytes``); the least recently used are dropped beyond it and grounded again when
 needed.  A bound on size, not on count: a larger catalogue makes each grounding larger, so

@@ -14,6 +14,6 @@ from ngap.service.app import Settings, create_app
 
 @pytest.fixture(scope="session")
 def client(nomenclature: Nomenclature) -> Iterator[Client]:
-    app = create_app(Settings(warm=False), nomenclature=nomenclature)
+    app = create_app(Settings(warm=False, solve_seconds=120.0), nomenclature=nomenclature)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield Client(test_client)

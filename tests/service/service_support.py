@@ -71,6 +71,6 @@ def form_of(encounter: dict[str, Any], **extra: str) -> dict[str, Any]:
     return form
 
 
-NIGHT_VISIT = "Urgent night visit 22:30 (call 22:00), Nov 2023"
+NIGHT_VISIT = "Urgent justified night visit 22:30 (call 22:00), Nov 2023"
 CHILD_CONSULTATION = "MEG on G for a child under 6 in 2025"
 NIGHT_NOT_URGENT_2025 = "From 22 Dec 2024, non-urgent non-regulated act at 21:30"
