@@ -208,7 +208,28 @@ def build_index(catalogue: Catalogue) -> RuleBaseIndex:
             for pred in st.body | (st.head - {"breach", "excludes", "in_force"}):
                 concerned |= pred_codes.get(pred, set())
     _frequency_rules(index, catalogue)
+    _python_rules(index, catalogue)
     return index
+
+
+def _python_rules(index: RuleBaseIndex, catalogue: Catalogue) -> None:
+    """Rules checked in Python (rules.yaml names the module, e.g. ``../solver/engine.py``):
+    their lines are those that name the rule id."""
+    for rule in catalogue.rules.values():
+        if rule.id in index.rule_lines or not rule.file.endswith(".py"):
+            continue
+        parts = rule.file.split("/")
+        if len(parts) != 3 or parts[0] != "..":
+            continue
+        module = resources.files(f"ngap.{parts[1]}").joinpath(parts[2])
+        lines = module.read_text(encoding="utf-8").splitlines()
+        shown = f"ngap/{parts[1]}/{parts[2]}"
+        index.rule_lines[rule.id] = [
+            Location(shown, n, raw.strip())
+            for n, raw in enumerate(lines, 1)
+            if f'"{rule.id}"' in raw
+        ]
+        index.rule_codes.setdefault(rule.id, set())
 
 
 def _frequency_rules(index: RuleBaseIndex, catalogue: Catalogue) -> None:
