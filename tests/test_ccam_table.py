@@ -54,7 +54,8 @@ def test_the_shipped_table_is_the_reference_table() -> None:
 
 @pytest.mark.parametrize("version", sorted(VERSIONS))
 def test_codes_lists_every_act_with_the_official_amount_on_both_grids(version: str) -> None:
-    for day in (VERSIONS[version], INSIDE[version]):
+    # The knowledge base answers from 1 Jan 2022: version 67 is read on its first covered day.
+    for day in (max(VERSIONS[version], dt.date(2022, 1, 1)), INSIDE[version]):
         listed = codes_on(day)
         for code in ACTS:
             row = official(code, version)
