@@ -297,9 +297,7 @@ class Nomenclature:
         fixed = {"place": place}
         for activity in (*ACTIVITIES, *CCAM_ACTS):
             fixed[f"done:{activity}"] = "yes" if activity in done else "no"
-        return self._kept(
-            ("shape", era.index, place, done), lambda: self._ground_shape(era, fixed)
-        )
+        return self._kept(("shape", era.index, place, done), lambda: self._ground_shape(era, fixed))
 
     def _ground_shape(self, era: Era, fixed: dict[str, str]) -> GroundProgram:
         full = self.full_program(era)
@@ -757,31 +755,9 @@ class Nomenclature:
         violated = program.violated_literal
         if not self._solve(program, [*lits, violated], open_dims, opt_mode="ignore", models=1):
             return "valid", {}
-        # For each open dimension, the values under which the claim can be valid.  Every valid
-        # model found shows one possible value of each open dimension at once, so only the
-        # values no model has shown yet need a solve of their own.
-        table = program.ctx_literals
-        possible: dict[str, set[str]] = {dim: set() for dim in open_dims}
-        for dim, value in (seen or {}).items():
-            if dim in possible:
-                possible[dim].add(value)
-        for dim in open_dims:
-            for value in program.dims[dim]:
-                if value in possible[dim]:
-                    continue
-                found = self._solve(
-                    program,
-                    [*lits, -violated, table[(dim, value)]],
-                    open_dims,
-                    opt_mode="ignore",
-                    models=1,
-                )
-                if found:
-                    for shown_dim, shown in found[0].assumed.items():
-                        possible[shown_dim].add(shown)
-        conditions = {
-            d: tuple(sorted(v)) for d, v in possible.items() if v and len(v) < len(program.dims[d])
-        }
+        # For each open dimension, the values under which the claim can be valid.
+        possible = self._possible_values(program, lits, open_dims, seen=seen)
+        conditions = {d: v for d, v in possible.items() if len(v) < len(program.dims[d])}
         return "conditional", conditions
 
     # ----------------------------------------------------------------- why not this code?
@@ -932,6 +908,7 @@ class Nomenclature:
         lits: list[int],
         open_dims: list[str],
         only: Sequence[str] | None = None,
+        seen: Mapping[str, str] | None = None,
     ) -> dict[str, tuple[str, ...]]:
         """For each dimension of ``only`` (default: the open ones), the values under which some
         model of ``lits`` has no violation.  Every model found shows a value of each open
@@ -940,6 +917,9 @@ class Nomenclature:
         table = program.ctx_literals
         wanted = list(only) if only is not None else list(open_dims)
         possible: dict[str, set[str]] = {dim: set() for dim in wanted}
+        for dim, value in (seen or {}).items():  # one valid model already found
+            if dim in possible:
+                possible[dim].add(value)
         for dim in wanted:
             for value in program.dims[dim]:
                 if value in possible[dim]:
