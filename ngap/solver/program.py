@@ -84,25 +84,32 @@ def _step_facts(code: Code, era: Era, zone: str, grid: str) -> Iterable[str]:
         yield _fact("unconfirmed", c, e, z, g)
 
 
-def ccam_facts(catalogue: Catalogue, eras: tuple[Era, ...]) -> list[str]:
-    """What the CCAM table and ngap/model/data/ccam.yaml say beyond prices, as facts.
+def ccam_facts(catalogue: Catalogue, eras: tuple[Era, ...]) -> dict[str, list[str]]:
+    """What the CCAM table and ngap/model/data/ccam.yaml say beyond prices, as facts, by code.
 
     ccam_cumul(Act,Class), ccam_sex(Act,Sex), ccam_age_below(Act,Threshold),
     modifier_letter(Modifier,Letter), and listed(Act,Letter,Era): the act's CCAM version in
     force in that era lists the modifier letter (only letters of a modifier code).
     """
     data = catalogue.ccam
-    facts = [_fact("ccam_cumul", String(c), Function(k)) for c, k in data.cumul.items()]
-    facts += [_fact("ccam_sex", String(c), Function(s)) for c, s in data.sex.items()]
-    facts += [
-        _fact("ccam_age_below", String(c), threshold_symbol(t)) for c, t in data.age_below.items()
-    ]
-    facts += [_fact("modifier_letter", String(m), String(x)) for m, x in data.letters.items()]
+    facts: dict[str, list[str]] = {}
+
+    def add(code: str, fact: str) -> None:
+        facts.setdefault(code, []).append(fact)
+
+    for c, k in data.cumul.items():
+        add(c, _fact("ccam_cumul", String(c), Function(k)))
+    for c, sex in data.sex.items():
+        add(c, _fact("ccam_sex", String(c), Function(sex)))
+    for c, t in data.age_below.items():
+        add(c, _fact("ccam_age_below", String(c), threshold_symbol(t)))
+    for m, x in data.letters.items():
+        add(m, _fact("modifier_letter", String(m), String(x)))
     letters = set(data.letters.values())
     for act in data.modifiers:
         for era in eras:
             for letter in sorted(letters.intersection(data.listed_on(act, era.start))):
-                facts.append(_fact("listed", String(act), String(letter), Number(era.index)))
+                add(act, _fact("listed", String(act), String(letter), Number(era.index)))
     return facts
 
 
@@ -139,39 +146,54 @@ def knowledge_facts(
         for c in catalogue.codes
         if candidates is None or c in candidates
     )
-    facts.append(_shared_facts(catalogue, eras))
+    common, by_code = _shared_facts(catalogue, eras)
+    facts.append(common)
+    facts.extend(text for code, text in by_code.items() if candidates is None or code in candidates)
     return facts
 
 
-_SHARED: dict[tuple[int, tuple[Era, ...]], tuple[Catalogue, str]] = {}
+_SHARED: dict[tuple[int, tuple[Era, ...]], tuple[Catalogue, str, dict[str, str]]] = {}
 
 
-def _shared_facts(catalogue: Catalogue, eras: tuple[Era, ...]) -> str:
-    """The facts every grounding of these eras shares (codes, tariffs, rule periods, age
-    bands), rendered once per process: rendering them costs as much as grounding a shape."""
+def _shared_facts(catalogue: Catalogue, eras: tuple[Era, ...]) -> tuple[str, dict[str, str]]:
+    """The facts every grounding of these eras shares (eras, rule periods, age bands), and the
+    facts of each code (kind, existence, tariffs, CCAM data), rendered once per process:
+    rendering them costs as much as grounding a shape.
+
+    Facts are kept by code so that a grounding restricted to some candidate codes reads only
+    theirs: a code no model of the grounding can bill needs no tariff, and the facts of the
+    other codes (tariffs on every grid and zone) made up most of what such a grounding parsed,
+    grounded and passed on (each fact is a rule for the observer of ``_Rules``)."""
     key = (id(catalogue), eras)
     kept = _SHARED.get(key)
     if kept is not None and kept[0] is catalogue:
-        return kept[1]
+        return kept[1], kept[2]
     facts: list[str] = []
     for era in eras:
         e = Number(era.index)
         facts.append(_fact("era", e))
         facts.append(_fact("era_start", e, Number(day_number(era.start))))
         facts.append(_fact("era_end", e, Number(day_number(era.end))))
+    ccam = ccam_facts(catalogue, eras)
+    by_code: dict[str, str] = {}
     for code in catalogue.codes.values():
         c = String(code.code)
-        facts.append(_fact("code", c))
-        facts.append(_fact("kind", c, Function(code.kind)))
-        facts.append(_fact("nomenclature", c, Function(code.nomenclature.lower())))
+        mine = [
+            _fact("code", c),
+            _fact("kind", c, Function(code.kind)),
+            _fact("nomenclature", c, Function(code.nomenclature.lower())),
+        ]
         if code.refines:
-            facts.append(_fact("refines", c, String(code.refines)))
+            mine.append(_fact("refines", c, String(code.refines)))
         for era in eras:
             if code.billable_on(era.start):
-                facts.append(_fact("exists", c, Number(era.index)))
+                mine.append(_fact("exists", c, Number(era.index)))
             for zone, grid in ZONES_GRIDS:
-                facts.extend(_step_facts(code, era, zone, grid))
-    facts.extend(ccam_facts(catalogue, eras))
+                mine.extend(_step_facts(code, era, zone, grid))
+        mine.extend(ccam.pop(code.code, ()))
+        by_code[code.code] = "\n".join(mine)
+    for rest in ccam.values():  # CCAM data of a code the catalogue lacks: kept, never billed
+        facts.extend(rest)
     for rule in catalogue.rules.values():
         facts.append(
             _fact(
@@ -190,8 +212,8 @@ def _shared_facts(catalogue: Catalogue, eras: tuple[Era, ...]) -> str:
                 _fact("band_ge", Function(f"a{band_index}"), threshold_symbol(names[t_index]))
             )
     text = "\n".join(facts)
-    _SHARED[key] = (catalogue, text)
-    return text
+    _SHARED[key] = (catalogue, text, by_code)
+    return text, by_code
 
 
 @dataclass

@@ -295,7 +295,10 @@ def test_oversize_streamed_body_is_413(client: Client) -> None:
     assert response.status_code == 413
 
 
-def test_time_limit_is_503(nomenclature: Nomenclature) -> None:
+def test_time_limit_is_503(nomenclature: Nomenclature, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Remembered answers (an audit test may have switched them on for the session's engine)
+    # would answer without solving, so without meeting the deadline.
+    monkeypatch.setattr(nomenclature, "answer_memo", 0)
     app = create_app(Settings(warm=False, solve_seconds=1e-9), nomenclature=nomenclature)
     with TestClient(app) as slow:
         response = slow.post("/optimise", json=case(CHILD_CONSULTATION).data["encounter"])
