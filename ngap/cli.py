@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import posixpath
 import sys
 from typing import Annotated, Any
 
@@ -28,6 +27,7 @@ from ngap.cli_common import (
     say,
 )
 from ngap.clock import today
+from ngap.describe import code_description, rule_description
 from ngap.io import InputError, encounter_schema, read_encounter
 from ngap.model.catalogue import load_catalogue
 from ngap.model.encounter import KNOWN_DONE
@@ -355,17 +355,7 @@ def explain(
     nomenclature = Nomenclature.load()
     catalogue = nomenclature.catalogue
     if name in catalogue.rules:
-        rule = catalogue.rules[name]
-        data: dict[str, Any] = {
-            "rule": rule.id,
-            "file": posixpath.normpath(f"ngap/asp_rules/{rule.file}"),
-            "article": rule.article,
-            "source": rule.source,
-            "from": rule.start.isoformat(),
-            "to": rule.end.isoformat(),
-            "fr": rule.fr,
-            "en": rule.en,
-        }
+        data: dict[str, Any] = rule_description(catalogue.rules[name])
     else:
         key = name.upper() if name.upper() in catalogue.codes else name
         if key not in catalogue.codes:
@@ -378,26 +368,7 @@ def explain(
                 + (f" ; vouliez-vous dire {words} ?" if close else ""),
                 f"unknown code or rule {name!r}" + (f"; close matches: {words}" if close else ""),
             )
-        code = catalogue.codes[key]
-        data = {
-            "code": code.code,
-            "label_fr": code.label_fr,
-            "label_en": code.label_en,
-            "kind": code.kind,
-            "nomenclature": code.nomenclature,
-            "article": code.article,
-            "valid_from": code.valid_from.isoformat(),
-            "valid_to": code.valid_to.isoformat(),
-            "refines": code.refines,
-            "note": code.note,
-            "tariffs": _steps_data(catalogue, code.tariffs),
-            "sources": [_cite(catalogue, sid) for sid in code.sources],
-        }
-        if code.nomenclature == "CCAM":
-            # Both CCAM grids, and the overseas values of each (docs/ccam.md).
-            data["tariffs_non_optam"] = _steps_data(catalogue, code.tariffs_non_optam)
-            data["drom"] = _steps_data(catalogue, code.drom)
-            data["drom_non_optam"] = _steps_data(catalogue, code.drom_non_optam)
+        data = code_description(catalogue, catalogue.codes[key])
     if as_json:
         _emit_json({**data, "versions": versions()})
         return
@@ -424,9 +395,11 @@ def explain(
                 since = say(f"à partir du {step['from']}", f"from {step['from']}")
                 out.print(escape(f"  {since}{colon} {amount} € [grade {step['grade']}]{flag}"),
                           highlight=False)
-                for cite in step["sources"]:
+                for cite in step["citations"]:
                     out.print(escape(f"      {cite}"), highlight=False)
         elif key == "sources":
+            continue  # the ids; their citations are printed below
+        elif key == "citations":
             out.print(f"sources{colon}")
             for cite in value:
                 out.print(escape(f"  {cite}"), highlight=False)
@@ -450,32 +423,6 @@ _EXPLAIN_KEYS = {
     "refines": ("précise", "refines"),
 }
 """The names of ``explain``'s fields in text output (the JSON keys stay as they are)."""
-
-
-def _steps_data(catalogue: Any, steps: Any) -> list[dict[str, Any]]:
-    return [
-        {
-            "from": s.start.isoformat(),
-            "amount": euros(s.cents) if s.cents is not None else None,
-            "grade": s.grade,
-            "not_billable": s.not_billable,
-            "sources": [_cite(catalogue, sid) for sid in s.sources],
-            "note": s.note,
-        }
-        for s in steps
-    ]
-
-
-def _cite(catalogue: Any, sid: str) -> str:
-    source = catalogue.sources.get(sid)
-    if source is None:
-        return sid
-    parts = [source.title]
-    if source.date:
-        parts.append(source.date.isoformat())
-    if source.url:
-        parts.append(source.url)
-    return " — ".join(parts)
 
 
 @app.command()

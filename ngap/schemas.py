@@ -264,12 +264,16 @@ def explain_schema() -> Schema:
     step = obj(
         {
             "from": DATE,
+            "amount_cents": nullable(INTEGER),
             "amount": nullable({"type": "string", "pattern": r"^\d+\.\d{2}$"}),
             "grade": {"enum": list(GRADES)},
             "not_billable": BOOLEAN,
             "sources": STRINGS,
+            "citations": STRINGS,
             "note": nullable(STRING),
-        }
+        },
+        description="A tariff step: from its date on; sources are ids of sources.yaml, "
+        "citations the same sources as title — date — address.",
     )
     code = obj(
         {
@@ -284,9 +288,19 @@ def explain_schema() -> Schema:
             "refines": nullable(STRING),
             "note": nullable(STRING),
             "tariffs": array(step),
+            "tariffs_non_optam": array(step),
+            "drom": array(step),
+            "drom_non_optam": array(step),
             "sources": STRINGS,
+            "citations": STRINGS,
             "versions": ref("versions"),
-        }
+        },
+        required=[
+            "code", "label_fr", "label_en", "kind", "nomenclature", "article", "valid_from",
+            "valid_to", "refines", "note", "tariffs", "sources", "citations", "versions",
+        ],
+        description="A code.  A CCAM act also has its non-OPTAM grid and the overseas values "
+        "of both grids (docs/ccam.md).",
     )
     rule = obj(
         {
@@ -296,6 +310,7 @@ def explain_schema() -> Schema:
             "source": STRING,
             "from": DATE,
             "to": DATE,
+            "kind": STRING,
             "fr": STRING,
             "en": STRING,
             "versions": ref("versions"),

@@ -144,5 +144,5 @@ def test_explain_shows_both_grids_with_the_ccam_versions_as_sources() -> None:
                 step = by_start[day.isoformat()]
                 assert step["amount"] == official(code, version)[column], (code, key, version)
                 assert step["grade"] == "O"
-                assert any(f"CCAM version {version}" in cite for cite in step["sources"])
+                assert any(f"CCAM version {version}" in cite for cite in step["citations"])
         assert data["label_fr"] == official(code, "81")["label"]

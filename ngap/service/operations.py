@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ngap.describe import code_description, rule_description
 from ngap.io import InputError, parse_encounter
 from ngap.model.catalogue import Catalogue, Code
 from ngap.model.encounter import Encounter
@@ -135,54 +136,14 @@ class Engine:
         if key not in catalogue.codes:
             close = difflib.get_close_matches(name, list(catalogue.codes), n=3)
             raise unknown(f"unknown code {name!r}", close, 404)
-        code = catalogue.codes[key]
-        return self._stamp(
-            {
-                "code": code.code,
-                "label_fr": code.label_fr,
-                "label_en": code.label_en,
-                "kind": code.kind,
-                "nomenclature": code.nomenclature,
-                "article": code.article,
-                "valid_from": code.valid_from.isoformat(),
-                "valid_to": code.valid_to.isoformat(),
-                "refines": code.refines,
-                "note": code.note,
-                "sources": list(code.sources),
-                "tariffs": [
-                    {
-                        "from": s.start.isoformat(),
-                        "amount_cents": s.cents,
-                        "amount": euros(s.cents) if s.cents is not None else None,
-                        "grade": s.grade,
-                        "not_billable": s.not_billable,
-                        "sources": list(s.sources),
-                        "note": s.note,
-                    }
-                    for s in code.tariffs
-                ],
-            }
-        )
+        return self._stamp(code_description(catalogue, catalogue.codes[key]))
 
     def rule(self, rule_id: str) -> dict[str, Any]:
         rules = self.catalogue.rules
         if rule_id not in rules:
             close = difflib.get_close_matches(rule_id, list(rules), n=3)
             raise unknown(f"unknown rule {rule_id!r}", close, 404)
-        rule = rules[rule_id]
-        return self._stamp(
-            {
-                "rule": rule.id,
-                "file": f"ngap/asp_rules/{rule.file}",
-                "article": rule.article,
-                "source": rule.source,
-                "from": rule.start.isoformat(),
-                "to": rule.end.isoformat(),
-                "kind": rule.kind,
-                "fr": rule.fr,
-                "en": rule.en,
-            }
-        )
+        return self._stamp(rule_description(rules[rule_id]))
 
     # ------------------------------------------------------------------ shaping answers
     def cotation(self, cotation: Cotation) -> dict[str, Any]:

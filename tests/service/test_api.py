@@ -3,6 +3,7 @@ errors that name the field, limits (413, time limit), no traceback in any respon
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from service_support import (
     assert_no_traceback,
     case,
 )
+from typer.testing import CliRunner
 
-from ngap import Nomenclature
+from ngap import Nomenclature, schemas
+from ngap.cli import app
 from ngap.service.app import Settings, create_app
 from ngap.versions import versions
 
@@ -174,6 +177,23 @@ def test_code_and_rule(client: Client) -> None:
     assert code["code"] == "MN" and code["tariffs"][0]["amount"] == "35.00"
     rule = client.get("/rules/night_hours").json()
     assert rule["file"] == "ngap/asp_rules/majorations_nuit.lp" and rule["fr"]
+
+
+@pytest.mark.parametrize("name", ["G", "DEQP003", "GABD002", "night_hours"])
+def test_code_and_rule_answer_what_explain_prints(client: Client, name: str) -> None:
+    """One description for the service and ``ngap explain --json``, with the explain schema:
+    a CCAM act with its non-OPTAM grid and overseas values, every step with its cents, source
+    ids and citations."""
+    path = "/rules/" if name == "night_hours" else "/codes/"
+    served = client.get(path + name).json()
+    printed = CliRunner().invoke(app, ["explain", name, "--json"])
+    assert printed.exit_code == 0, printed.output
+    assert served == json.loads(printed.stdout)
+    jsonschema.validate(served, schemas.SCHEMAS["explain"]())
+    if name == "GABD002":
+        assert served["tariffs_non_optam"] and served["drom"] and served["drom_non_optam"]
+        step = served["tariffs"][-1]
+        assert isinstance(step["amount_cents"], int) and step["sources"] and step["citations"]
 
 
 def test_unknown_code_and_rule_suggest(client: Client) -> None:
