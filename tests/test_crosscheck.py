@@ -1,6 +1,6 @@
 """The clingo rule base against its independent python-constraint twin (ngap/solver/crosscheck.py).
 
-3 000 encounters are generated from a fixed seed, every context dimension fixed: dates over
+2 000 encounters are generated from a fixed seed, every context dimension fixed: dates over
 2022-01-01 .. 2026-11-26 with every era boundary (and the day before) and public holidays, every
 place, sector / OPTAM / rate, specialty, ages from newborn to 95 (with the age limits of the rules
 and the child-exam windows), times of day and call times, day types, trips, the yes/no
@@ -26,7 +26,7 @@ from ngap.model.vocabulary import AGE_THRESHOLDS, CCAM_ACTS, FLAGS, TRIPS, stati
 from ngap.solver.crosscheck import ContextNotFixed, Model, build, valid_cotations
 
 SEED = 20_241_222
-COUNT = 3_000
+COUNT = 2_000
 FIRST_DAY = dt.date(2022, 1, 1)
 LAST_DAY = dt.date(2026, 11, 26)
 
