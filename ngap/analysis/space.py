@@ -289,7 +289,8 @@ class EraSpace:
         billed = tuple(sorted(c for c, lit in program.bill_literals.items() if model.is_true(lit)))
         violations: list[tuple[str, tuple[str, ...]]] = []
         if with_violations:
-            for sym in model.symbols(atoms=True):
+            # violation/2,3 are shown (billing.lp): reading the shown atoms, not all of them.
+            for sym in model.symbols(shown=True):
                 if sym.name == "violation":
                     args = sym.arguments
                     violations.append((args[0].name, tuple(a.string for a in args[1:])))
@@ -319,9 +320,16 @@ class EraSpace:
         and every vendor validation of the same era ask the same pairs again.
         """
         codes = tuple(codes)
+        context = context or None  # no restriction at all: the open context
         key = frozenset(codes) if context is None and not self._disabled_now else None
         if key is not None and key in self._sat_cache:
             return self._sat_cache[key]
+        if key is not None and len(key) == 2:
+            a, b = sorted(key)
+            for one, other in ((a, b), (b, a)):
+                partners = self._brave_cache.get(one)
+                if partners is not None:  # the partners of a code already answer the pair
+                    return other in partners
         lits = self._lits(codes, context, valid=True)
         if lits is None:
             return False
@@ -334,10 +342,15 @@ class EraSpace:
     def _brave(self, assumptions: list[int], table: Mapping[str, int]) -> frozenset[str] | None:
         self._configure("brave", "ignore", 0)
         found: set[str] = set()
+        pending = dict(table)
 
         def on_model(model: clingo.Model) -> None:
-            found.clear()
-            found.update(name for name, lit in table.items() if model.is_true(lit))
+            # Brave consequences only grow from one model to the next: test the names not
+            # found yet (a brave run reports many models, each once read whole).
+            new = [name for name, lit in pending.items() if model.is_true(lit)]
+            found.update(new)
+            for name in new:
+                del pending[name]
 
         try:
             result = self.control.solve(assumptions=assumptions, on_model=on_model)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import time
+from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,9 @@ Identity = tuple[str, tuple[str, ...], str]
 """(kind, codes, context): what a baseline entry names; see :attr:`VendorFinding.identity`."""
 
 PAIR_KINDS = ("wrongly_allowed", "wrongly_forbidden")
+PARTNERS_FROM = 8
+"""A code in at least this many unconditional pair rows is judged by its partners (one brave
+run, ~15 satisfiability calls' time) rather than pair by pair."""
 ENCOUNTER_KINDS = ("rule_breaking_cotation", "suboptimal_cotation")
 
 KINDS = (
@@ -383,6 +387,16 @@ class Validator:
         judged = 0
         listed: set[tuple[str, str]] = set()
         refined = self.catalogue.refined
+        # A code listed in many pairs without condition: its partners, found by one brave run,
+        # answer all its pairs (a vendor matrix lists most codes against most others).
+        rows_of: Counter[str] = Counter(
+            refined.get(row.a, row.a)
+            for row in ruleset.pairs
+            if not row.conditions and row.start <= day <= row.end
+        )
+        for code, count in rows_of.items():
+            if count >= PARTNERS_FROM and code in space.existing:
+                space.partners(code)
         for row in ruleset.pairs:
             listed.add(row.pair)
             if not row.start <= day <= row.end:
