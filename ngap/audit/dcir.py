@@ -10,8 +10,10 @@ Reading
     Parquet (suffix ``.parquet`` / ``.pq``), every column read as text, by an in-process DuckDB
     connection that scans, groups and sorts the file and hands the encounters over in Arrow batches
     of ``chunk_rows``: the file is never loaded whole into Python.  A CSV that is not valid UTF-8 is
-    read again as Latin-1, and every encounter says so in its notes.  A record with fewer fields
-    than the header is padded with empty cells; one with more loses the extra ones.  Required
+    read as Latin-1 (through a temporary UTF-8 copy: DuckDB's own Latin-1 refuses the bytes
+    0x80-0x9F that Windows-1252 files hold), and every encounter says so in its notes.  A record
+    with fewer fields than the header is padded with empty cells; one with more is a bad line.  A
+    record may hold quoted line breaks and be up to ``MAX_RECORD_BYTES`` long.  Required
     columns: BEN_NIR_PSA, BEN_RNG_GEM, PFS_EXE_NUM, EXE_SOI_DTD, PRS_NAT_REF, PRS_ACT_QTE (a file
     without one of them raises ``InputError``); every other column below is optional (absent = not
     recorded).
@@ -102,9 +104,11 @@ import codecs
 import csv
 import datetime as dt
 import functools
+import os
 import re
+import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -146,11 +150,18 @@ OVERFLOW = 16
 """Spare columns read after the header's: a line with up to this many extra fields is one bad
 line, not a refused file."""
 OVERFLOW_PREFIX = "__ngap_overflow_"
+MAX_RECORD_BYTES = 1 << 26
+"""A CSV record (one line, or the lines a quote left open holds together) longer than this
+refuses the file, naming its line.  DuckDB's own limit (2 MB) refused it for one long cell."""
 MAX_DIGITS = 12
 """Numbers of more digits are no quantity, code or amount of a claim line: read as unusable."""
 MAX_REPEAT = 10
 """A code repeated more often in one encounter is claimed once (and noted)."""
 LATIN1_NOTE = "file is not valid UTF-8: read as Latin-1"
+ASCII_NOTE = (
+    "the CSV parser refused a character of the file after a quote: characters outside ASCII "
+    "read as \\x escapes"
+)
 
 _CIRCUMSTANCES = tuple(n for n in INPUT_COLUMNS if n.startswith("circumstances_"))
 _TRAVEL_FLAGS = tuple(
@@ -284,6 +295,8 @@ class _Source:
     header: tuple[str, ...] = ()
     """The CSV header's names (made unique), read by ``csv`` rather than sniffed: a sniffer
     refuses a whole file for one line with an extra field."""
+    copy: Path | None = None
+    """The file DuckDB scans instead, when it cannot read this one as is (``_text_copy``)."""
 
     def scan(self, encoding: str) -> str:
         """The DuckDB table function that reads the file, every column as text.
@@ -291,7 +304,7 @@ class _Source:
         A CSV is read with the header's columns plus ``OVERFLOW`` spare ones: a line with more
         fields than the header fills them and becomes a bad line of its own.
         """
-        path = _sql_text(str(self.path))
+        path = _sql_text(str(self.copy or self.path))
         if self.parquet:
             return f"read_parquet({path})"
         names = [*self.header, *(f"{OVERFLOW_PREFIX}{i}" for i in range(1, OVERFLOW + 1))]
@@ -300,7 +313,8 @@ class _Source:
             f"read_csv({path}, delim={_sql_text(self.delimiter)}, header=false, "
             f"skip={self.skip + 1}, auto_detect=false, columns={columns}, "
             f"quote='\"', escape='\"', comment='', null_padding=true, "
-            f"strict_mode=false, encoding={_sql_text(encoding)})"
+            f"strict_mode=false, parallel=false, max_line_size={MAX_RECORD_BYTES}, "
+            f"encoding={_sql_text(encoding)})"
         )
 
 
@@ -417,7 +431,11 @@ def _query(source: _Source, encoding: str) -> str:
             FROM {source.scan(encoding)}
         ),
         dated AS (
-            SELECT *, CAST(try_strptime(exe_soi_dtd, {formats}) AS DATE) AS day FROM numbered
+            -- DuckDB's strptime also takes 'epoch' and 'infinity' (a date Arrow cannot hold):
+            -- a day of care starts with a digit in every form DATE_FORMATS reads.
+            SELECT *, CASE WHEN regexp_matches(exe_soi_dtd, '^[0-9]')
+                           THEN CAST(try_strptime(exe_soi_dtd, {formats}) AS DATE) END AS day
+            FROM numbered
         ),
         keyed AS (
             SELECT *, (overflow OR ben_nir_psa IS NULL OR ben_rng_gem IS NULL
@@ -446,27 +464,68 @@ def _reader(
 
 def _first_batches(
     source: _Source, chunk_rows: int, today: dt.date
-) -> tuple[duckdb.DuckDBPyConnection, Iterator[pa.RecordBatch], list[str]]:
-    """Run the grouping (the whole scan happens before the first batch), UTF-8 then Latin-1."""
+) -> tuple[duckdb.DuckDBPyConnection, Iterator[pa.RecordBatch], list[str], _Source]:
+    """Run the grouping (the whole scan happens before the first batch).
+
+    Returns the source actually scanned, which may name a temporary copy of the file that the
+    caller deletes when done: a UTF-8 copy of a CSV that is not UTF-8, or an ASCII copy when
+    DuckDB refuses valid UTF-8 (with ``strict_mode`` off, its parser fails on a character
+    outside ASCII right after a closing quote, as in ``"0"é``: a stray quote is enough).
+    """
     notes: list[str] = []
-    encodings: tuple[str, ...] = ("utf-8", "latin-1")
-    if not source.parquet and not _is_utf8(source.path):
-        encodings, notes = ("latin-1",), [LATIN1_NOTE]
-    for encoding in encodings:
+    utf8 = source.parquet or _is_utf8(source.path)
+    if not utf8:
+        source, notes = replace(source, copy=_text_copy(source.path, "latin-1")), [LATIN1_NOTE]
+    while True:
         con = _connect()
         try:
-            reader = _reader(con, source, encoding, chunk_rows, today)
+            reader = _reader(con, source, "utf-8", chunk_rows, today)
             first = reader.read_next_batch()
         except StopIteration:
-            return con, iter(()), notes
+            return con, iter(()), notes, source
         except (duckdb.Error, pa.ArrowException) as error:
             con.close()
-            if source.parquet or encoding != "utf-8" or not _is_encoding_error(error):
+            _drop_copy(source)
+            if source.parquet or ASCII_NOTE in notes or not _is_encoding_error(error):
                 raise InputError(f"{source.path}: cannot read the file: {error}") from error
-            notes.append(LATIN1_NOTE)
+            copy = _text_copy(source.path, "utf-8" if utf8 else "latin-1", ascii_only=True)
+            source, notes = replace(source, copy=copy), [*notes, ASCII_NOTE]
             continue
-        return con, _chain(first, reader), notes
-    raise AssertionError("unreachable")
+        except BaseException:
+            con.close()
+            _drop_copy(source)
+            raise
+        return con, _chain(first, reader), notes, source
+
+
+def _text_copy(path: Path, encoding: str, ascii_only: bool = False) -> Path:
+    """A temporary copy of a CSV decoded from ``encoding``, as UTF-8 or, with ``ascii_only``,
+    as ASCII with ``\\x`` escapes; line for line.
+
+    A Latin-1 file is copied rather than read by DuckDB as Latin-1: DuckDB refuses the whole
+    file for one byte in 0x80-0x9F, which Windows-1252 exports (the usual "Latin-1" of French
+    systems) use for the euro sign, curly quotes or oe.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    handle, name = tempfile.mkstemp(prefix="ngap-dcir-", suffix=".csv")
+    try:
+        with path.open("rb") as source, os.fdopen(handle, "wb") as copy:
+            while True:
+                block = source.read(1 << 22)
+                text = decoder.decode(block, final=not block)
+                copy.write(text.encode("ascii", "backslashreplace") if ascii_only
+                           else text.encode("utf-8"))
+                if not block:
+                    break
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
+def _drop_copy(source: _Source) -> None:
+    if source.copy is not None:
+        source.copy.unlink(missing_ok=True)
 
 
 def _is_utf8(path: Path) -> bool:
@@ -930,7 +989,7 @@ def _slices(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.RecordB
 def _batches(source: _Source, chunk_rows: int, today: dt.date) -> Iterator[RawBatch]:
     ref = reference()
     name = str(source.path)
-    con, batches, notes = _first_batches(source, chunk_rows, today)
+    con, batches, notes, source = _first_batches(source, chunk_rows, today)
     try:
         for batch in _slices(batches, chunk_rows):
             rows: list[dict[str, str | None]] = []
@@ -954,6 +1013,7 @@ def _batches(source: _Source, chunk_rows: int, today: dt.date) -> Iterator[RawBa
             )
     finally:
         con.close()
+        _drop_copy(source)
 
 
 def iter_dcir(

@@ -15,6 +15,7 @@ import codecs
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,19 @@ FORMATS = ("csv", "jsonl", "parquet", "dcir")
 
 
 MAX_LINE_BYTES = 1 << 20
-"""A JSONL line (an encounter) longer than this is bad input, read no further (memory bound)."""
+"""A JSONL line or a CSV record (an encounter) longer than this is bad input, read no further
+(memory bound; a CSV record must also fit in one parser block, see ``_Utf8Stream``)."""
 MAX_DEPTH = 6
 """Nesting of JSON objects in one encounter record (``patient.age.years`` is 3)."""
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+SOURCE_LINES = "_source_lines"
+"""Internal column: the physical line(s) of each CSV record (``source_lines`` of the output)."""
+RESERVED = ("_lines", SOURCE_LINES)
+"""Internal columns of the readers (the audit takes ``_lines`` for the SNDS lines a row was
+built from): an encounter table's column so named is renamed, never read as one of them."""
+NOTES = "_notes"
+"""Remarks of the reader on each row (``notes`` of the output); a file may hold them too."""
 
 
 def _check_file(path: Path) -> None:
@@ -148,39 +158,194 @@ def _delimiter(header: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
+class _Records:
+    """Where CSV records end, as the Arrow parser finds them: a quote opens a quoted part only at
+    the start of a field, ``""`` inside it is a quote, a quote ends it; outside quotes ``\\r``,
+    ``\\n`` and ``\\r\\n`` end the record.  ``complete`` is one regular expression (fast);
+    ``scan`` follows the same rules step by step, from any state, for the rare record that is
+    too long or still open at the end of the file."""
+
+    FIELD_START, IN_FIELD, IN_QUOTES, QUOTE_IN_QUOTES = range(4)
+
+    def __init__(self, delimiter: bytes) -> None:
+        d = re.escape(delimiter)
+        quoted = rb'"[^"]*+(?:""[^"]*+)*+"[^' + d + rb"\r\n]*+"
+        plain = rb'[^"' + d + rb"\r\n][^" + d + rb"\r\n]*+"
+        field = rb"(?:" + quoted + rb"|" + plain + rb")?+"
+        self._records = re.compile(rb"(?:" + field + rb"(?:" + d + field + rb")*+(?:\r\n|\n|\r))*+")
+        self._field_end = re.compile(rb"[" + d + rb"\r\n]")
+        self._delimiter = delimiter
+
+    def complete(self, data: bytes) -> int:
+        """The end of the last whole record of ``data`` (which starts a record)."""
+        if b'"' not in data:
+            return max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        found = self._records.match(data)  # always matches, at worst nothing
+        return found.end() if found else 0
+
+    def scan(self, data: bytes, state: int, at: int = 0) -> tuple[int | None, int, int]:
+        """From ``at`` in ``state``: (end of the record, start of its line break) when it ends
+        in ``data``, else (None, state at the end of ``data``, 0)."""
+        size = len(data)
+        while at < size:
+            if state in (self.FIELD_START, self.QUOTE_IN_QUOTES):
+                # At a field's start a quote opens; after a quote inside quotes, another one is
+                # a quote; anything else is plain text.
+                state = self.IN_QUOTES if data[at : at + 1] == b'"' else self.IN_FIELD
+                at += state == self.IN_QUOTES
+            elif state == self.IN_QUOTES:
+                quote = data.find(b'"', at)
+                if quote < 0:
+                    return None, state, 0
+                at, state = quote + 1, self.QUOTE_IN_QUOTES
+            else:
+                found = self._field_end.search(data, at)
+                if found is None:
+                    return None, state, 0
+                at = found.end()
+                if found.group() == self._delimiter:
+                    state = self.FIELD_START
+                    continue
+                end = at + (found.group() == b"\r" and data[at : at + 1] == b"\n")
+                return end, state, found.start()
+        return None, state, 0
+
+    def state_after(self, data: bytes) -> int:
+        """The state at the end of ``data``, which starts a record."""
+        at, state = 0, self.FIELD_START
+        while True:
+            end, state, _ = self.scan(data, state, at)
+            if end is None:
+                return state
+            at, state = end, self.FIELD_START
+
+
+OVERLONG = "\x00ngap:overlong:"
+"""Text of the record that stands in for a CSV record too long to read (with its index)."""
+
+
 class _Utf8Stream(io.RawIOBase):
     """A file's bytes as valid UTF-8: what is not UTF-8 becomes U+FFFD; a final line break.
 
     The CSV parser decodes the text of a row of the wrong width strictly and fails on the whole
     file when that row is not UTF-8, and it cannot read a header that does not end its line:
     both are avoided here, and ``_decode`` reports the cells that hold U+FFFD.
+
+    The parser also fails on the whole file (an error that can hang the process at exit) when
+    a record does not fit in its block: one huge cell, or a quote left open over megabytes.
+    Each record is therefore held here until its end; one longer than ``MAX_LINE_BYTES`` (or
+    the block) is dropped and a short record of the wrong width, ``OVERLONG`` and its index,
+    stands in for it (``overlong`` keeps the line breaks it held, so that the lines after it
+    keep their numbers).  A quote still open at the end of the file is closed before the file's
+    last line break, which is then no line of its own.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, delimiter: str = ",", width: int = 1) -> None:
         self._handle = path.open("rb")
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._records = _Records(delimiter.encode())
+        self._stand_in = delimiter.encode() * max(width, 1) + b"\n"
+        self.limit = min(MAX_LINE_BYTES, BLOCK_BYTES)
         self._pending = b""
-        self._last = b"\n"
+        self._held = b""
+        """The record being read, handed over once whole."""
+        self._skipping: int | None = None
+        """The lexer state inside an overlong record being dropped."""
+        self._breaks = 0
+        self._started = False
+        self._content = False
+        self._last = b""
         self._done = False
+        self.overlong: list[int] = []
+        """Line breaks inside each overlong record, by index."""
+        self.header_overlong = False
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
         while not self._done and len(self._pending) < len(buffer):
-            raw = self._handle.read(max(len(buffer), 1 << 16))
+            raw = self._handle.read(self.limit)
             text = self._decoder.decode(raw, final=not raw).encode("utf-8")
-            if text:
-                self._last = text[-1:]
-                self._pending += text
+            if not self._started and (text or not raw):
+                self._started = True
+                if text.startswith(codecs.BOM_UTF8):  # the parser skips it: no field of ours
+                    self._pending += codecs.BOM_UTF8
+                    text = text[len(codecs.BOM_UTF8) :]
+            self._last = text[-1:] or self._last
+            for start in range(0, len(text), self.limit):  # U+FFFD is 3 bytes for 1
+                self._feed(text[start : start + self.limit])
             if not raw:
                 self._done = True
-                if self._last not in (b"\n", b"\r"):
-                    self._pending += b"\n"
+                self._finish()
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
         return size
+
+    def _feed(self, piece: bytes) -> None:
+        """Take in at most ``limit`` bytes.  The record held so far ends in this piece or
+        goes on; any record after it lies inside the piece, so no longer than ``limit``."""
+        if self._skipping is not None:
+            end, state, brk = self._records.scan(piece, self._skipping)
+            if end is None:
+                self._breaks += piece.count(b"\n")
+                self._skipping = state
+                return
+            self._breaks += piece.count(b"\n", 0, brk)
+            self._stand_for()
+            piece = piece[end:]
+        elif self._held:
+            data = self._held + piece
+            end, _, brk = self._records.scan(data, _Records.FIELD_START)
+            if end is None:
+                self._hold(data)
+                return
+            if end > self.limit:
+                self._breaks = data.count(b"\n", 0, brk)
+                self._stand_for()
+            else:
+                self._emit(data[:end])
+            piece = data[end:]
+        end = self._records.complete(piece)
+        self._emit(piece[:end])
+        self._hold(piece[end:])
+
+    def _hold(self, data: bytes) -> None:
+        """Keep the start of a record; past ``limit`` bytes, drop it until its end."""
+        if len(data) <= self.limit:
+            self._held = data
+            return
+        self._skipping = self._records.state_after(data)
+        self._breaks = data.count(b"\n")
+        self._held = b""
+
+    def _emit(self, data: bytes) -> None:
+        self._pending += data
+        self._content = self._content or bool(data.strip(b"\r\n"))
+
+    def _stand_for(self) -> None:
+        """Hand over the stand-in of the overlong record just dropped."""
+        if not self._content:
+            self.header_overlong = True
+        self._emit(f"{OVERLONG}{len(self.overlong)}".encode() + self._stand_in)
+        self.overlong.append(self._breaks)
+        self._skipping = None
+        self._breaks = 0
+
+    def _finish(self) -> None:
+        if self._skipping is not None:  # a quote left open over the end of the file
+            # The file's last line break is inside it: no line of its own.
+            self._breaks -= self._last == b"\n"
+            self._stand_for()
+            return
+        tail, self._held = self._held, b""
+        if not tail:
+            return
+        if self._records.state_after(tail) == _Records.IN_QUOTES:
+            # The file's last line break is inside the open quote: no line of its own.
+            tail = tail.removesuffix(b"\n").removesuffix(b"\r") + b'"'
+        self._emit(tail if tail.endswith((b"\n", b"\r")) else tail + b"\n")
 
     def close(self) -> None:
         self._handle.close()
@@ -189,12 +354,18 @@ class _Utf8Stream(io.RawIOBase):
 
 def _unique(names: list[str]) -> tuple[list[str], str | None]:
     """Names made unique (a repeat becomes ``name (column N)``) and, if an encounter column is
-    repeated, the reason every row is bad input: which of the two to audit cannot be told."""
+    repeated, the reason every row is bad input: which of the two to audit cannot be told.
+
+    A column named like an internal column of the readers (``RESERVED``) is renamed the same
+    way: a file cannot supply the line numbers of its own rows.
+    """
     seen: set[str] = set()
     out: list[str] = []
     repeated: list[str] = []
     for position, name in enumerate(names, start=1):
-        if name in seen:
+        if name in RESERVED:
+            name = f"{name} (column {position})"
+        elif name in seen:
             if (name in INPUT_COLUMNS or name.startswith("_")) and name not in repeated:
                 repeated.append(name)
             name = f"{name} (column {position})"
@@ -227,16 +398,14 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
         record = (line - 1) if line else -1
         text = row.text or ""
         spans[record] = text.count("\n")
-        skipped.append(
-            BadRow(
-                source,
-                row=record,
-                reason=f"{row.actual_columns} fields where the header has "
-                f"{row.expected_columns}",
-                id=text.split(delimiter, 1)[0].strip('"') or None,
-                line=line,
-            )
-        )
+        reason = f"{row.actual_columns} fields where the header has {row.expected_columns}"
+        found = text.split(delimiter, 1)[0].strip('"') or None
+        index = text.removeprefix(OVERLONG).rstrip(delimiter)
+        if text.startswith(OVERLONG) and index.isdigit() and int(index) < len(stream.overlong):
+            spans[record] = stream.overlong[int(index)]
+            reason = f"a record of more than {stream.limit:,} bytes, not read"
+            found = None
+        skipped.append(BadRow(source, row=record, reason=reason, id=found, line=line))
         return "skip"
 
     options = pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False)
@@ -248,11 +417,17 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
             delimiter=delimiter, newlines_in_values=True, invalid_row_handler=handler
         )
 
-    with _Utf8Stream(path) as probe:  # the header as the parser reads it (quotes and all)
+    # The header as the parser reads it (quotes and all).
+    with _Utf8Stream(path, delimiter) as probe:
         parsed = pacsv.open_csv(probe, read_options=options, parse_options=parse(_skip))
         parsed_names = parsed.schema.names
+        if probe.header_overlong:
+            raise InputError(
+                f"{path}: line 1: the header is longer than {MAX_LINE_BYTES:,} bytes "
+                "(a quote left open?); it cannot be read"
+            )
     names, repeated = _unique([n.strip() for n in parsed_names])
-    stream = _Utf8Stream(path)
+    stream = _Utf8Stream(path, delimiter, len(parsed_names))
     try:
         reader = pacsv.open_csv(
             stream,
@@ -301,8 +476,6 @@ def read_csv(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBatch]:
             yield from _split(flush(last=True), chunk_rows)
 
 
-SOURCE_LINES = "_source_lines"
-"""Internal column: the physical line(s) of each CSV record (``source_lines`` of the output)."""
 
 
 class _PhysicalLines:
@@ -572,11 +745,13 @@ def _jsonl_batch(
     problems: list[str | None],
 ) -> RawBatch:
     columns = {
-        name: pa.array([_cell(r[name]) if name in r else _absent(name) for r in rows], pa.string())
+        f"{name} (key)" if name in RESERVED else name: pa.array(
+            [_cell(r[name]) if name in r else _absent(name) for r in rows], pa.string()
+        )
         for name in names
     }
     if not columns:  # only empty objects so far: as many rows, every column missing
-        columns = {"_notes": pa.nulls(len(rows), pa.string())}
+        columns = {NOTES: pa.nulls(len(rows), pa.string())}
     table = pa.table(columns)
     return RawBatch(
         source,
@@ -612,9 +787,11 @@ def read_parquet(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBat
     try:
         for batch in parquet.iter_batches(batch_size=chunk_rows):
             table = _flat(pa.Table.from_batches([batch])).rename_columns(names)
+            # The audit reads encounter columns and the notes as text: one of a type that
+            # cannot be (a map, a list of lists) is left out, and the notes with it.
             table = table.select(
                 [i for i, (n, t) in enumerate(zip(names, table.schema.types, strict=True))
-                 if n not in INPUT_COLUMNS or _readable(t)]
+                 if (n not in INPUT_COLUMNS and n != NOTES) or _readable(t)]
             )
             table, errors = _binary_as_text(table, problem)
             yield RawBatch(str(path), record, table, unknown_columns=unknown, errors=errors)

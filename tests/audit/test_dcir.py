@@ -368,3 +368,61 @@ def test_blank_lines_before_the_header_are_skipped_and_lines_stay_physical(
     assert len(moved_lines) == len(lines) > 0
     for a, b in zip(lines, moved_lines, strict=True):
         assert [int(x) + 2 for x in a.split(";")] == [int(x) for x in b.split(";")]
+
+
+# ------------------------------------------------------------------------------ found by
+# benchmarks/fuzz_readers.py
+def test_windows_1252_bytes_are_read_as_latin1(tmp_path: Path) -> None:
+    """DuckDB's Latin-1 refused the whole file for a byte in 0x80-0x9F (the euro sign, curly
+    quotes or oe of Windows-1252 exports)."""
+    path = tmp_path / "cp1252.csv"
+    text = ";".join(HEADER) + ";COMMENTAIRE\n" + f"{NIR};1;{GP};2024-03-05;1;1110;;;1;;25;"
+    path.write_bytes(text.encode("latin-1") + b"\x80 \x92\x9c\n")
+    rows, _, bad = read(path)
+    assert bad == [] and rows[0]["claimed"] == "G"
+    assert rows[0]["_notes"] == "file is not valid UTF-8: read as Latin-1"
+
+
+def test_quoted_line_breaks_and_long_lines_are_read(tmp_path: Path) -> None:
+    """A quoted cell holding a line break refused the whole file (DuckDB's parallel scanner
+    does not take one with ``null_padding``); so did a line of more than 2 MB."""
+    path = tmp_path / "cells.csv"
+    head = ";".join(HEADER) + ";NOTE\n"
+    good = f"{NIR};1;{GP};2024-03-05;1;1110;;;1;;25;x\n"
+    path.write_text(
+        head + good + f'{NIR};2;{GP};2024-03-05;1;1110;;;1;;25;"two\nlines"\n'
+        + f"{NIR};3;{GP};2024-03-05;1;1110;;;1;;25;" + "m" * 3_000_000 + "\n" + good
+    )
+    rows, _, bad = read(path)
+    assert bad == []
+    assert accounted(rows, bad) == [2, 3, 4, 5]  # a record is one line, line breaks and all
+
+
+def test_a_character_after_a_closing_quote_is_read(tmp_path: Path) -> None:
+    """With ``strict_mode`` off, DuckDB refuses valid UTF-8 where a character outside ASCII
+    follows a closing quote (``"0"é``: a stray quote is enough): the file is read from an ASCII
+    copy, and the encounters say so."""
+    path = tmp_path / "quote.csv"
+    path.write_text(
+        ";".join(HEADER) + ";NOTE\n"
+        + f'{NIR};1;{GP};2024-03-05;1;1110;;;1;;"25"é;x\n'  # PRS_PAI_MNT: read, noted
+        + f"{NIR};2;{GP};2024-03-05;1;1110;;;1;;25;x\n",
+        encoding="utf-8",
+    )
+    rows, _, bad = read(path)
+    assert accounted(rows, bad) == [2, 3]
+    assert [r["claimed"] for r in rows] == ["G", "G"]
+    assert all("characters outside ASCII read as \\x escapes" in r["_notes"] for r in rows)
+
+
+def test_infinity_and_epoch_are_no_days_of_care(tmp_path: Path) -> None:
+    """DuckDB's strptime reads 'infinity' as a date Arrow cannot hand over to Python (the
+    reader failed) and 'epoch' as 1970-01-01."""
+    days = ["infinity", "-infinity", "epoch", "2024-03-05"]
+    path = write(tmp_path / "days.csv", [line("1110", day=day) for day in days])
+    rows, _, bad = read(path)
+    assert [r["_lines"] for r in rows] == ["5"]
+    assert [b.reason for b in bad] == [
+        f"EXE_SOI_DTD: {day!r} is not a date (YYYY-MM-DD, YYYYMMDD or DDMMMYYYY:hh:mm:ss)"
+        for day in days[:3]
+    ]

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from ngap.audit import readers
 from ngap.audit.core import Auditor
+from ngap.io import InputError
 from ngap.solver.engine import Nomenclature
 
 STATUSES = {"valid", "conditional", "violation", "bad_input"}
@@ -429,3 +430,122 @@ def test_nested_parquet_reads_as_flat_columns(auditor: Auditor, workdir: Path) -
         outputs.append([(r["status"], r["rules"], r["claimed_cents"]) for r in rows])
     assert outputs[0] == outputs[1]
     assert outputs[0][0][0] == "valid"
+
+
+# ---------------------------------------------------------------------------------- found by
+# benchmarks/fuzz_readers.py
+def _lines_covered(rows: list[dict[str, Any]]) -> list[int]:
+    """The physical lines the output rows account for: a bad record names them in its reason
+    (``line 7`` or ``lines 5-9``), a read one in ``source_lines``."""
+    covered: list[int] = []
+    for row in rows:
+        reason = row["reason"] or ""
+        if reason.startswith("line"):
+            where = reason.split(":", 1)[0].split()[1].split("-")
+            covered += range(int(where[0]), int(where[-1]) + 1)
+        else:
+            covered += [int(n) for n in row["source_lines"].split(";")]
+    return sorted(covered)
+
+
+@pytest.mark.parametrize("block", [256, readers.BLOCK_BYTES])
+def test_a_csv_record_longer_than_the_parser_block_is_one_bad_row(
+    auditor: Auditor, workdir: Path, block: int
+) -> None:
+    """A record longer than the parser's block (one huge cell, or a quote left open over
+    megabytes and closed further down) made the parser fail on the whole file (an error that
+    could also hang the process at exit).  It is one bad row naming its lines; the records
+    after it are read with their own line numbers."""
+    size = 2 * block + 10
+    filler = "q" * 100
+    swallowed = size // len(filler) + 1
+    text = (
+        "id,date,claimed,colour\nE1,2024-03-05,G,x\n"
+        + "E2,2024-03-05,G," + "z" * size + "\n"
+        + 'E3,2024-03-05,G,"' + filler + "\n"
+        + "".join(f"S,2024-03-05,G,{filler}\n" for _ in range(swallowed))
+        + 'E4",2024-03-05,G,x\nE5,2024-03-05,G,x\n'
+    )
+    path = workdir / "long.csv"
+    path.write_text(text)
+    with mock.patch.object(readers, "BLOCK_BYTES", block):
+        rows = audit_all(auditor, readers.read(path, chunk_rows=2, fmt="csv"))
+    check_output(rows, 4)
+    by_row = {r["row"]: r for r in rows}
+    assert by_row[2]["reason"].startswith("line 3: a record of more than")
+    last = 4 + swallowed + 1
+    assert by_row[3]["reason"].startswith(f"lines 4-{last}: a record of more than")
+    assert "a quote left open" in by_row[3]["reason"]
+    assert by_row[4]["id"] == "E5" and by_row[4]["source_lines"] == str(last + 1)
+    assert _lines_covered(rows) == list(range(2, last + 2))
+
+
+def test_a_csv_header_longer_than_the_parser_block_refuses_the_file(workdir: Path) -> None:
+    path = workdir / "header.csv"
+    path.write_text('id,"date' + "x" * 600 + "\nE1,2024-03-05\n")
+    with (
+        mock.patch.object(readers, "BLOCK_BYTES", 256),
+        pytest.raises(InputError, match="line 1: the header is longer"),
+    ):
+        list(readers.read(path, fmt="csv"))
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", ""])
+def test_a_quote_left_open_at_the_end_names_only_lines_of_the_file(
+    auditor: Auditor, workdir: Path, end: str
+) -> None:
+    """The file's last line break, swallowed by a quote left open, was counted as one more
+    line: the bad row named a line after the end of the file."""
+    path = workdir / "open.csv"
+    path.write_bytes(
+        f'id,date,claimed\nE1,2024-03-05,G\nE2,2024-03-05,"G\nE3,2024-03-05,G{end}'.encode()
+    )
+    rows = audit_all(auditor, readers.read(path, fmt="csv"))
+    check_output(rows, 2)
+    assert rows[1]["reason"].startswith("lines 3-4: claimed holds a line break")
+    assert rows[1]["source_lines"] == "3;4"
+
+
+def test_columns_named_like_internal_columns_are_renamed(
+    auditor: Auditor, workdir: Path
+) -> None:
+    """A CSV column ``_source_lines`` made the audit of the chunk fail (two columns of that
+    name); one named ``_lines`` replaced the physical lines and made the rows line-level
+    claims, where two identical codes may be two sessions.  Both are the file's own columns,
+    renamed, whatever the format."""
+    csv_path = workdir / "internal.csv"
+    csv_path.write_text("id,date,claimed,_source_lines,_lines\nE1,2024-03-05,G;G,9,7\n")
+    jsonl_path = workdir / "internal.jsonl"
+    jsonl_path.write_text(
+        '{"id": "E1", "date": "2024-03-05", "claimed": ["G", "G"], "_lines": "7"}\n'
+    )
+    parquet_path = workdir / "internal.parquet"
+    pq.write_table(
+        pa.table({"id": ["E1"], "date": ["2024-03-05"], "claimed": [["G", "G"]],
+                  "_lines": ["7"], "_source_lines": ["9"]}),
+        parquet_path,
+    )
+    for path in (csv_path, jsonl_path, parquet_path):
+        (row,) = audit_all(auditor, readers.read(path))
+        assert row["status"] == "violation" and row["rules"] == "repeated_line", path
+        assert row["source_lines"] == ("2" if path.suffix == ".csv" else None), path
+
+
+def test_parquet_notes_of_a_type_that_is_no_text_are_left_out(
+    auditor: Auditor, workdir: Path
+) -> None:
+    """A Parquet ``_notes`` column of a type that cannot be read as text (a fixed-size list, a
+    map) made the audit of the chunk fail."""
+    path = workdir / "notes.parquet"
+    for notes in (
+        pa.array([["a", "b"]], pa.list_(pa.string(), 2)),
+        pa.array([[("a", "b")]], pa.map_(pa.string(), pa.string())),
+        pa.array([["a"]], pa.list_(pa.string())),
+    ):
+        pq.write_table(
+            pa.table({"id": ["E1"], "date": ["2024-03-05"], "claimed": ["G"], "_notes": notes}),
+            path,
+        )
+        (row,) = audit_all(auditor, readers.read(path))
+        assert row["status"] != "bad_input", notes.type
+        assert row["notes"] == ("a" if pa.types.is_list(notes.type) else None)
