@@ -10,9 +10,11 @@ exact, from the case book), « pourquoi pas MN ? », a claimed coding checked.  
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,7 +93,14 @@ def server() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def page(server: str) -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
+    # Chromium puts a Unix socket in its profile directory, which Playwright creates under the
+    # temporary directory; a socket path is limited to 108 bytes, so a long TMPDIR (CI runs
+    # from a long path with spaces) makes Chromium abort.  The browser gets a short one.
+    short = tempfile.mkdtemp(prefix="ngap-browser-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", short)  # before the Playwright driver starts: it reads it then
+        playwright = sync_api.sync_playwright().start()
+    try:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(locale="fr-FR", viewport={"width": 1200, "height": 900})
         # Nothing but the server may be reached: the calculator works offline.
@@ -105,6 +114,9 @@ def page(server: str) -> Iterator[Any]:
         tab.set_default_timeout(60_000)
         yield tab
         browser.close()
+    finally:
+        playwright.stop()
+        shutil.rmtree(short, ignore_errors=True)
 
 
 def _tri(value: Any) -> str:
