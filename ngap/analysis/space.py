@@ -367,12 +367,15 @@ class EraSpace:
 
     def partners(self, code: str, context: ContextRestriction | None = None) -> frozenset[str]:
         """Every code billable together with ``code`` in some context (``code`` excluded)."""
-        if context is None and code in self._brave_cache:
+        # Remembered for the rule base as is only: with a rule switched off a code has more
+        # partners, and ``satisfiable`` answers pairs from this table.
+        remember = context is None and not self._disabled_now
+        if remember and code in self._brave_cache:
             return self._brave_cache[code]
         lits = self._lits([code], context, valid=True)
         found = frozenset() if lits is None else self._brave(lits, self.program.bill_literals)
         result = frozenset() if found is None else found - {code}
-        if context is None:
+        if remember:
             self._brave_cache[code] = result
         return result
 
