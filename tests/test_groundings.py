@@ -90,13 +90,31 @@ def test_a_small_budget_keeps_memory_bounded_and_answers_equal(
     plain_answers: list[dict[str, Any]],
 ) -> None:
     engine = Nomenclature.load()
-    engine.grounding_budget = 12 * 2**20  # a few groundings: they come and go
+    engine.ground_all()  # every era's full grounding: shapes find their codes there
+    # Room for the eras' full groundings (dropped last) and a few shapes: they come and go.
+    engine.grounding_budget = engine.grounded_bytes + 4 * 2**20
     # The first 16 encounters twice: every shape is grounded, dropped and grounded again.
     sample = _encounters()[:16]
     answers = []
-    for enc, claimed in sample * 2:
-        answers.append(_answer(engine, enc, claimed))
-        assert engine.grounded_bytes <= engine.grounding_budget or engine.groundings == 1
+    made = 0
+    real_ground = program_module.ground
+
+    def counted(*args: Any, **kwargs: Any) -> program_module.GroundProgram:
+        nonlocal made
+        made += 1
+        return real_ground(*args, **kwargs)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr("ngap.solver.engine.ground", counted)
+    # Shapes get their grounding on their second sighting even with the budget full.
+    patch.setattr("ngap.solver.engine.PARTITION_AFTER_WHEN_FULL", 2)
+    try:
+        for enc, claimed in sample * 2:
+            answers.append(_answer(engine, enc, claimed))
+            assert engine.grounded_bytes <= engine.grounding_budget or engine.groundings == 1
+    finally:
+        patch.undo()
+    assert made > len({(e.place, tuple(e.done)) for e, _ in sample})  # some made again
     n = len(_encounters())
     assert answers == plain_answers[:16] + plain_answers[n : n + 16]
 
@@ -110,3 +128,61 @@ def test_grounding_size_follows_the_grounding() -> None:
     )
     assert shape < full  # fewer codes and rules in the shape, so a smaller estimate
     assert engine.grounded_bytes >= full + shape
+
+
+def _shape_facts(place: str, done: frozenset[str]) -> dict[str, str]:
+    from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS
+
+    fixed = {"place": place}
+    for activity in (*ACTIVITIES, *CCAM_ACTS):
+        fixed[f"done:{activity}"] = "yes" if activity in done else "no"
+    return fixed
+
+
+@pytest.mark.parametrize(
+    ("place", "done"),
+    [
+        ("office", "contraception_first"),  # sex matters from the second era on
+        ("office", "prevention_checkup"),  # RDV exists from 30 May 2024 only
+        ("home", "visit"),
+    ],
+)
+def test_a_shape_over_every_era_answers_as_the_eras_own_groundings(place: str, done: str) -> None:
+    """One grounding of a shape spans every era; in each era, the codes it may bill and the
+    dimensions an answer depends on are those of a grounding of that era alone."""
+    engine = Nomenclature.load()
+    shape = engine.shape_program(place, frozenset({done}))
+    assert shape.candidates_by_era is not None and shape.relevant_by_era is not None
+    fixed = _shape_facts(place, frozenset({done}))
+    differ = set()
+    for era in engine.eras:
+        full = engine.full_program(era)
+        lits = [full.ctx_literals[item] for item in fixed.items()]
+        candidates = frozenset(engine._brave_bills(full, [*lits, -full.violated_literal]))
+        alone = program_module.ground(
+            engine.catalogue, (era,), fixed=fixed, candidates=candidates
+        )
+        assert shape.candidates_by_era[str(era.index)] == candidates
+        assert alone.relevant is not None
+        assert shape.relevant_in(str(era.index)) - {"era"} == alone.relevant
+        differ.add(alone.relevant)
+    if done != "visit":
+        assert len(differ) > 1  # the case this test is about: relevance changes with the era
+
+
+def test_a_claim_of_a_code_its_era_cannot_bill_is_judged_on_the_full_grounding() -> None:
+    """RDV is in the shape grounding of a prevention check-up (billable from 30 May 2024), but
+    claimed in 2023 it is judged on the era's full grounding.  There the patient's unknown age
+    stays open, so the claim breaks one rule only (the code is not in force); the shape
+    grounding, where no rule of 2023 reads the age, would fix an age and add a second one."""
+    engine = Nomenclature.load()
+    encounter = Encounter.model_validate(
+        {"date": "2023-06-01", "place": "office", "done": ["prevention_checkup"]}
+    )
+    for _ in range(3):  # the shape gets its grounding on its second sighting
+        result = engine.check(encounter, ["RDV"])
+        assert result.status == "violation"
+        assert {v.rule for v in result.violations} == {"code_not_in_force"}
+    assert ("shape", "office", frozenset({"prevention_checkup"})) in engine._groundings
+    later = encounter.model_copy(update={"date": dt.date(2025, 3, 3)})
+    assert engine.check(later, ["RDV"]).status == "conditional"  # on the patient's age

@@ -18,7 +18,6 @@ chunks that were finished.
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import errno
 import fcntl
@@ -47,6 +46,7 @@ from ngap.audit.core import OUTPUT_SCHEMA, Auditor, lines_of
 from ngap.audit.readers import DEFAULT_CHUNK, detect_format, read
 from ngap.audit.situations import SituationCache
 from ngap.io import InputError
+from ngap.libc import die_with_parent, trim_heap
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 2
@@ -360,18 +360,7 @@ def _give_back_memory() -> None:
     """Return freed memory to the system: Arrow's pool, and the C heap, which glibc otherwise
     keeps fragmented after each chunk's short-lived objects (the RSS would creep up)."""
     pa.default_memory_pool().release_unused()
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _load_libc() -> Any:
-    try:
-        return ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc: nothing to trim
-        return None
-
-
-_LIBC = _load_libc()
+    trim_heap()
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
@@ -387,9 +376,7 @@ def _die_with_parent(parent: int) -> None:
     checks every half second that the parent is still there (a kill -9 of the parent runs no
     cleanup, and the pool's own shutdown would never come).
     """
-    if _LIBC is not None:
-        pr_set_pdeathsig = 1
-        _LIBC.prctl(pr_set_pdeathsig, 9, 0, 0, 0)  # SIGKILL when the parent thread dies
+    die_with_parent()  # Linux: SIGKILL when the parent thread dies
 
     def watch() -> None:
         while True:

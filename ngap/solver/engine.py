@@ -6,7 +6,6 @@ literals (its context, and in check mode the claimed codes), so no call re-groun
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import difflib
 import threading
@@ -22,6 +21,7 @@ from typing import Any
 import clingo
 from clingo import Symbol
 
+from ngap.libc import trim_heap
 from ngap.model.catalogue import Catalogue, Code, load_catalogue
 from ngap.model.context import Context, derive
 from ngap.model.encounter import Encounter
@@ -51,7 +51,7 @@ ACTIVITY_OF_REFINED = {
 PER_KM = ("IK", "IKM", "IKS")
 PLACES = ("office", "home", "institution", "tele")
 PARTITION_AFTER = 2
-"""An (era, place, activities) shape seen this many times gets a grounding of its own."""
+"""A (place, activities) shape seen this many times gets a grounding of its own."""
 REPEATED_LINE_RULE = "repeated_line"
 """The rule a claimed code repeated in one session breaks (rules.yaml; checked here, since the
 rule base sees a claim as a set of codes)."""
@@ -61,16 +61,16 @@ several (line-level claims group a day's lines of one patient and practitioner).
 PARTITION_AFTER_WHEN_FULL = 16
 """... or this many times once the groundings kept fill 90 % of the budget: a new shape
 grounding then costs another one, and grounding one costs as much as hundreds of solves, so
-only the shapes that recur earn one (the others are answered on their era-and-place grounding,
+only the shapes that recur earn one (the others are answered on their era's full grounding,
 the same answers, a little slower)."""
-DEFAULT_GROUNDING_BUDGET_MB = 1024.0
+DEFAULT_GROUNDING_BUDGET_MB = 256.0
 """Memory allowed to the groundings kept in a process (their estimated size, see
 ``grounding_bytes``); the least recently used are dropped beyond it and grounded again when
 needed.  A bound on size, not on count: a larger catalogue makes each grounding larger, so
 fewer are kept, and memory stays flat whatever the rule base or the input."""
 
 GroundingKey = tuple[object, ...]
-"""("full", era) | ("place", era, place) | ("shape", era, place, activities)."""
+"""("full", era) | ("place", era, place) | ("shape", place, activities)."""
 
 
 class UnknownCodeError(ValueError):
@@ -218,7 +218,7 @@ class Nomenclature:
         self._sizes: dict[GroundingKey, int] = {}
         self._grounded_bytes = 0
         self._serials = count(1)
-        self._shape_seen: Counter[tuple[int, str, frozenset[str]]] = Counter()
+        self._shape_seen: Counter[tuple[str, frozenset[str]]] = Counter()
         self.answer_memo = answer_memo
         """Solver answers remembered (0: none).  The batch audit turns it on: its distinct
         situations share most sub-questions (the optimum of a context, one line of a claim)."""
@@ -256,7 +256,7 @@ class Nomenclature:
             dropped = True
         if dropped:
             self._forget_answers()
-            _trim_heap()
+            trim_heap()  # or the resident size creeps up as groundings come and go
         return program
 
     @property
@@ -280,9 +280,9 @@ class Nomenclature:
     def optimise_program(
         self, era: Era, place: str, done: frozenset[str] | None = None
     ) -> GroundProgram:
-        """The rule base grounded for one era and place (and, when given, the exact set of
-        activities performed), billing only the codes that some encounter of that shape can
-        validly bill.
+        """The rule base grounded for one era and place, billing only the codes that some
+        encounter of that place can validly bill (when ``done`` is given: the grounding of that
+        shape, see ``shape_program``, which answers for every era).
 
         The candidate codes are the brave consequences of ``bill/1`` under "no violation" in the
         full grounding, with every other context open: computed from the same rules, so the
@@ -290,20 +290,43 @@ class Nomenclature:
         grounder drop every rule that cannot apply, and a solve call costs time in proportion to
         the size of what is left.
         """
-        if done is None:
-            return self._kept(
-                ("place", era.index, place), lambda: self._ground_shape(era, {"place": place})
-            )
+        if done is not None:
+            return self.shape_program(place, done)
+        return self._kept(
+            ("place", era.index, place), lambda: self._ground_place(era, {"place": place})
+        )
+
+    def shape_program(self, place: str, done: frozenset[str]) -> GroundProgram:
+        """The rule base grounded for one encounter shape (place and the exact set of activities
+        performed), over every era, the era being one more assumption.
+
+        One grounding per shape rather than one per shape and era: most of a shape's atoms do
+        not depend on the era (its rules), so spanning the 16 eras takes about a third of the
+        memory of 16 groundings, and an audit over several years grounds each shape once.  It
+        bills the codes some era can validly bill; ``candidates_by_era`` keeps each era's own,
+        so that a claim of a code its era cannot bill is still judged on the full grounding,
+        and the relevant dimensions are computed era by era (``_Rules.relevant_dims``).
+        """
         fixed = {"place": place}
         for activity in (*ACTIVITIES, *CCAM_ACTS):
             fixed[f"done:{activity}"] = "yes" if activity in done else "no"
-        return self._kept(("shape", era.index, place, done), lambda: self._ground_shape(era, fixed))
+        return self._kept(("shape", place, done), lambda: self._ground_shape(fixed))
 
-    def _ground_shape(self, era: Era, fixed: dict[str, str]) -> GroundProgram:
+    def _era_candidates(self, era: Era, fixed: dict[str, str]) -> frozenset[str]:
         full = self.full_program(era)
         lits = [full.ctx_literals[item] for item in fixed.items()]
-        candidates = frozenset(self._brave_bills(full, [*lits, -full.violated_literal]))
+        return frozenset(self._brave_bills(full, [*lits, -full.violated_literal]))
+
+    def _ground_place(self, era: Era, fixed: dict[str, str]) -> GroundProgram:
+        candidates = self._era_candidates(era, fixed)
         return ground(self.catalogue, (era,), fixed=fixed, candidates=candidates)
+
+    def _ground_shape(self, fixed: dict[str, str]) -> GroundProgram:
+        by_era = {str(era.index): self._era_candidates(era, fixed) for era in self.eras}
+        candidates = frozenset().union(*by_era.values())
+        return ground(
+            self.catalogue, self.eras, fixed=fixed, candidates=candidates, candidates_by_era=by_era
+        )
 
     def _brave_bills(self, program: GroundProgram, assumptions: list[int]) -> set[str]:
         _configure(program, ("brave", "ignore", "0", "no"))
@@ -317,10 +340,11 @@ class Nomenclature:
         return found
 
     def ground_all(self) -> None:
-        """Ground every era and place now (servers and benchmarks: no first-call latency)."""
+        """Ground every era now (servers and benchmarks: no first-call latency).  Each era's
+        full grounding answers the first encounters of a shape and gives the candidate codes
+        of the shape groundings."""
         for era in self.eras:
-            for place in PLACES:
-                self.optimise_program(era, place)
+            self.full_program(era)
 
     def facts(self, name: str, arity: int) -> list[tuple[Symbol, ...]]:
         """Ground facts of one predicate of the rule base (e.g. needs_done/2), for tools."""
@@ -350,7 +374,7 @@ class Nomenclature:
         lits: list[int] = []
         open_dims: list[str] = []
         table = program.ctx_literals
-        relevant = program.relevant
+        relevant = program.relevant_in(str(ctx.era.index))
         for dim, values in program.dims.items():
             given = ctx.values.get(dim)
             if isinstance(given, str):
@@ -708,7 +732,7 @@ class Nomenclature:
         """The grounding to judge a claim on, and the literals of context and claim."""
         wanted = set(claim)
         program = self._program_for(ctx)
-        if not wanted <= program.bill_literals.keys():
+        if not program.holds_claim(str(ctx.era.index), wanted):
             # A code that cannot be valid in this shape: the full grounding explains why.
             program = self.full_program(ctx.era)
         lits, open_dims = self._assumptions(ctx, program)
@@ -940,8 +964,9 @@ class Nomenclature:
     def _program_for(self, ctx: Context) -> GroundProgram:
         """The smallest grounding that answers for this encounter's shape.
 
-        A shape (era, place, activities) seen ``PARTITION_AFTER`` times gets its own grounding;
-        rarer shapes use the era-and-place grounding; unknown place or activities, the full one.
+        A shape (place, activities) seen ``PARTITION_AFTER`` times gets its own grounding;
+        until then its encounters are answered on the era's full grounding.  Unknown
+        activities: the era-and-place grounding; unknown place: the full one.
         """
         place = ctx.fixed("place")
         if place is None:
@@ -949,14 +974,14 @@ class Nomenclature:
         done = self._done_set(ctx)
         if done is None:
             return self.optimise_program(ctx.era, place)
-        shape = (ctx.era.index, place, done)
+        shape = (place, done)
         if ("shape", *shape) not in self._groundings:
             self._shape_seen[shape] += 1
             full = self._grounded_bytes >= 0.9 * self.grounding_budget
             if self._shape_seen[shape] < (PARTITION_AFTER_WHEN_FULL if full else PARTITION_AFTER):
-                return self.optimise_program(ctx.era, place)
+                return self.full_program(ctx.era)
             del self._shape_seen[shape]
-        return self.optimise_program(ctx.era, place, done)
+        return self.shape_program(place, done)
 
     @staticmethod
     def _done_set(ctx: Context) -> frozenset[str] | None:
@@ -992,19 +1017,3 @@ def _configure(program: GroundProgram, wanted: tuple[str, str, str, str]) -> Non
             setattr(conf, name, value)
     program.settings = wanted
 
-
-def _load_libc() -> Any:
-    try:
-        return ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc: nothing to trim
-        return None
-
-
-_LIBC = _load_libc()
-
-
-def _trim_heap() -> None:
-    """Give the C heap of dropped groundings back to the system (glibc keeps it otherwise, and
-    the resident size would creep up as groundings come and go)."""
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
