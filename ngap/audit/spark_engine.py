@@ -199,10 +199,10 @@ def run_spark(settings: Settings, spark: Any = None) -> Outcome:
         written.mapInArrow(_lines_task, from_arrow_schema(LINES_SCHEMA)).write.parquet(
             str(staging / "lines")
         )
-        from ngap.audit.frequency import find_spark
+        from ngap.audit.frequency import find_spark, typed_findings
 
         findings = find_spark(spark, spark.read.parquet(str(staging / "lines")))
-        findings_table = findings.toArrow()
+        findings_table = typed_findings(findings.toArrow())
         counts = written.groupBy("status").count().collect()
         outcome.by_status = {r["status"]: int(r["count"]) for r in counts}
         # Same layout as the local engine: parts/encounters-*.parquet, parts/lines-*.parquet.
