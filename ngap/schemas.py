@@ -507,18 +507,25 @@ def audit_summary_schema() -> Schema:
         "undercoding_encounters",
         "undercoding_if_context_encounters",
     )
+    def joined(what: str) -> Schema:
+        # The flat text form of findings.csv / findings.jsonl; findings.parquet holds a list.
+        return {
+            "description": f"{what}, joined by ';' (list<string> in findings.parquet).",
+            **nullable(STRING),
+        }
+
     finding_row = obj(
         {
             "rule": nullable(STRING),
             "patient_id": nullable(STRING),
             "practitioner_id": nullable(STRING),
-            "code": nullable(STRING),
+            "code": joined("The codes involved, distinct and sorted"),
             "first_date": nullable(DATE),
             "last_date": nullable(DATE),
             "count": nullable(INTEGER),
             "limit": nullable(INTEGER),
-            "encounter_ids": nullable(STRING),
-            "excess_ids": nullable(STRING),
+            "encounter_ids": joined("Every encounter of the window, sorted"),
+            "excess_ids": joined("The encounters billed beyond the limit, sorted"),
             "excess_cents": nullable(INTEGER),
             "detail": nullable(STRING),
         }

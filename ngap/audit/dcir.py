@@ -16,7 +16,8 @@ Reading
     record may hold quoted line breaks and be up to ``MAX_RECORD_BYTES`` long.  Required
     columns: BEN_NIR_PSA, BEN_RNG_GEM, PFS_EXE_NUM, EXE_SOI_DTD, PRS_NAT_REF, PRS_ACT_QTE (a file
     without one of them raises ``InputError``); every other column below is optional (absent = not
-    recorded).
+    recorded).  Cell texts declared to mean unknown (``--null NA``) are empty cells, compared as
+    the encounter readers compare them (``readers.WHITESPACE`` trimmed; Parquet: text columns).
 
 Line numbers
     Line 1 is the CSV header; line 2 is the first data record, and each record counts one line
@@ -120,6 +121,7 @@ import pyarrow as pa
 from ngap import clock
 from ngap.audit.batches import BadRow, RawBatch
 from ngap.audit.columns import INPUT_COLUMNS
+from ngap.audit.readers import WHITESPACE
 from ngap.io import InputError
 from ngap.model.catalogue import load_catalogue
 
@@ -297,6 +299,11 @@ class _Source:
     refuses a whole file for one line with an extra field."""
     copy: Path | None = None
     """The file DuckDB scans instead, when it cannot read this one as is (``_text_copy``)."""
+    nulls: tuple[str, ...] = ()
+    """Cell texts that mean unknown besides the empty cell (``--null``)."""
+    text: frozenset[str] | None = None
+    """The columns stored as text (Parquet): only a text cell can be a null sentinel, as in the
+    encounter tables; None for a CSV, whose cells are all text."""
 
     def scan(self, encoding: str) -> str:
         """The DuckDB table function that reads the file, every column as text.
@@ -367,20 +374,22 @@ def _csv_header(path: Path, delimiter: str, skip: int) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _column_names(con: duckdb.DuckDBPyConnection, source: _Source) -> list[str]:
+def _column_names(
+    con: duckdb.DuckDBPyConnection, source: _Source
+) -> tuple[list[str], frozenset[str] | None]:
+    """The file's column names, and for Parquet those stored as text (VARCHAR or BLOB, which
+    the encounter reader also reads as text)."""
     if not source.parquet:
-        return list(source.header)
-    for encoding in ("utf-8", "latin-1"):
-        try:
-            rows = con.execute(f"DESCRIBE SELECT * FROM {source.scan(encoding)}").fetchall()
-            return [str(r[0]) for r in rows]
-        except duckdb.Error as error:
-            if source.parquet or encoding != "utf-8" or not _is_encoding_error(error):
-                raise InputError(f"{source.path}: cannot read the file: {error}") from error
-    return []
+        return list(source.header), None
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {source.scan('utf-8')}").fetchall()
+    except duckdb.Error as error:
+        raise InputError(f"{source.path}: cannot read the file: {error}") from error
+    text = frozenset(str(r[0]) for r in rows if str(r[1]) in ("VARCHAR", "BLOB"))
+    return [str(r[0]) for r in rows], text
 
 
-def _open(path: Path) -> _Source | None:
+def _open(path: Path, nulls: tuple[str, ...] = ()) -> _Source | None:
     """Check the file and its columns; None when there is nothing to read."""
     parquet = path.suffix.lower() in (".parquet", ".pq")
     if not path.is_file():
@@ -393,7 +402,7 @@ def _open(path: Path) -> _Source | None:
     probe = _Source(path, parquet, delimiter, {}, skip, header)
     con = _connect()
     try:
-        names = _column_names(con, probe)
+        names, text = _column_names(con, probe)
     finally:
         con.close()
     found = {name.strip().upper(): name for name in names}
@@ -403,7 +412,7 @@ def _open(path: Path) -> _Source | None:
             f"{path}: not an ER_PRS_F extract: missing column(s) {', '.join(missing)} "
             f"(required: {', '.join(REQUIRED)})"
         )
-    return _Source(path, parquet, delimiter, found, skip, header)
+    return _Source(path, parquet, delimiter, found, skip, header, nulls=nulls, text=text)
 
 
 def _query(source: _Source, encoding: str) -> str:
@@ -414,7 +423,15 @@ def _query(source: _Source, encoding: str) -> str:
         if actual is None:
             return "NULL::VARCHAR"
         quoted = '"' + actual.replace('"', '""') + '"'
-        return f"nullif(trim(CAST({quoted} AS VARCHAR)), '')"
+        value = f"nullif(trim(CAST({quoted} AS VARCHAR)), '')"
+        if source.nulls and (source.text is None or actual in source.text):
+            # A declared sentinel is compared as the encounter readers compare it: the whole
+            # cell, trimmed of every white space they trim ($blank), not only of spaces.
+            return (
+                f"CASE WHEN list_contains($nulls, trim(CAST({quoted} AS VARCHAR), $blank)) "
+                f"THEN NULL ELSE {value} END"
+            )
+        return value
 
     offset = 0 if source.parquet else 1 + source.skip
     formats = "[" + ", ".join(_sql_text(f) for f in DATE_FORMATS) + "]"
@@ -456,7 +473,10 @@ def _query(source: _Source, encoding: str) -> str:
 def _reader(
     con: duckdb.DuckDBPyConnection, source: _Source, encoding: str, chunk_rows: int, today: dt.date
 ) -> pa.RecordBatchReader:
-    relation = con.sql(_query(source, encoding), params={"today": today.isoformat()})
+    params: dict[str, Any] = {"today": today.isoformat()}
+    if source.nulls:
+        params.update(nulls=sorted(set(source.nulls)), blank=WHITESPACE)
+    relation = con.sql(_query(source, encoding), params=params)
     if hasattr(relation, "to_arrow_reader"):
         return relation.to_arrow_reader(chunk_rows)
     return relation.fetch_record_batch(chunk_rows)
@@ -1017,17 +1037,24 @@ def _batches(source: _Source, chunk_rows: int, today: dt.date) -> Iterator[RawBa
 
 
 def iter_dcir(
-    path: Path, *, chunk_rows: int = 20_000, today: dt.date | None = None
+    path: Path,
+    *,
+    chunk_rows: int = 20_000,
+    today: dt.date | None = None,
+    nulls: tuple[str, ...] = (),
 ) -> Iterator[RawBatch]:
     """Read an ER_PRS_F extract (CSV or Parquet) as encounter batches of at most ``chunk_rows``.
 
     The file and its columns are checked at once (``InputError`` naming the file and the missing
     columns); the scan runs when the first batch is asked for.  An empty file yields nothing.
-    Care dated after ``today`` (default: the system date) is impossible.
+    Care dated after ``today`` (default: the system date) is impossible.  ``nulls``: cell texts
+    that mean unknown besides the empty cell (``--null``), read as the encounter readers read
+    them (the whole cell after trimming white space; in Parquet, text columns only), before the
+    lines are grouped: a sentinel in a key column leaves the line without an encounter.
     """
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
-    source = _open(Path(path))
+    source = _open(Path(path), tuple(nulls))
     if source is None:
         return iter(())
     return _batches(source, chunk_rows, today or clock.today())

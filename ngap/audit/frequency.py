@@ -9,7 +9,7 @@ window in breach, naming the encounters involved and the ones billed beyond the 
 Why plain SQL: the same query text runs in DuckDB on one machine and in Spark SQL on a cluster
 (SNDS extracts live in Spark), so the two can never disagree on the law.  The query is written in
 the subset both engines accept; only the definition of the view ``lines`` differs per engine (the
-integer day number), plus one DuckDB macro that gives it Spark's name ``array_join``.
+integer day number).
 
 Each rule is catalogued in ``ngap/model/data/rules.yaml`` (article, source, period, messages);
 its period is read from there, so only lines dated inside the rule's period count.  All rules run
@@ -34,6 +34,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ngap.model.catalogue import FAR_FUTURE, FAR_PAST, KnowledgeBaseError, load_catalogue
 from ngap.model.child_exams import (
@@ -56,22 +57,38 @@ FINDINGS_SCHEMA = pa.schema(
         ("rule", pa.string()),
         ("patient_id", pa.string()),
         ("practitioner_id", pa.string()),
-        ("code", pa.string()),
+        ("code", pa.list_(pa.string())),
         ("first_date", pa.date32()),
         ("last_date", pa.date32()),
         ("count", pa.int64()),
         ("limit", pa.int64()),
-        ("encounter_ids", pa.string()),
-        ("excess_ids", pa.string()),
+        ("encounter_ids", pa.list_(pa.string())),
+        ("excess_ids", pa.list_(pa.string())),
         ("excess_cents", pa.int64()),
         ("detail", pa.string()),
     ]
 )
-"""One finding per window in breach (``count`` > ``limit``)."""
+"""One finding per window in breach (``count`` > ``limit``), as ``findings.parquet`` holds it.
+
+Why lists: ``code``, ``encounter_ids`` and ``excess_ids`` are lists of values, and an id may hold
+any character (``;`` included, in a CSV id or an SNDS key); typed lists keep each id whole for
+whoever joins them back to ``encounters.parquet``.  The flat exports (CSV, JSONL) join them with
+``;`` (``FINDING_LISTS``), as ``encounters.*`` does for its list columns."""
 FINDING_COLUMNS: tuple[str, ...] = tuple(FINDINGS_SCHEMA.names)
 """``patient_id`` / ``practitioner_id`` are null when the window spans several of them (a
-household trip, a patient seen by several doctors); ``code`` lists the codes involved
-(``;``-joined); ``excess_cents`` is null only when no excess line was priced."""
+household trip, a patient seen by several doctors); ``code`` lists the codes involved (distinct,
+sorted); ``encounter_ids`` every encounter of the window and ``excess_ids`` those billed beyond
+the limit (sorted; an empty list, never null); ``excess_cents`` is null only when no excess line
+was priced."""
+FINDING_LISTS: tuple[str, ...] = tuple(
+    f.name for f in FINDINGS_SCHEMA if pa.types.is_list(f.type)
+)
+"""The list columns of a finding: ``list<string>`` in Parquet, ``;``-joined text in CSV and
+JSONL."""
+FLAT_FINDINGS_SCHEMA = pa.schema(
+    [pa.field(f.name, pa.string()) if f.name in FINDING_LISTS else f for f in FINDINGS_SCHEMA]
+)
+"""``findings.csv`` / ``findings.jsonl``: the list columns as ``;``-joined text."""
 
 _VIEW_COLUMNS: dict[str, str] = {
     "id": "STRING",
@@ -693,13 +710,13 @@ SELECT rule,
        CASE WHEN MIN(patient_id) = MAX(patient_id) THEN MIN(patient_id) END AS patient_id,
        CASE WHEN MIN(practitioner_id) = MAX(practitioner_id) THEN MIN(practitioner_id) END
            AS practitioner_id,
-       array_join(array_sort(array_distinct(array_agg(code))), ';') AS code,
+       array_sort(array_distinct(array_agg(code))) AS code,
        MIN(date) AS first_date,
        MAX(date) AS last_date,
        COUNT(*) AS n_count,
        MAX(lim) AS n_limit,
-       array_join(array_sort(array_agg(id)), ';') AS encounter_ids,
-       array_join(array_sort(array_agg(id) FILTER (WHERE excess = 1)), ';') AS excess_ids,
+       array_sort(array_agg(id)) AS encounter_ids,
+       array_sort(array_agg(id) FILTER (WHERE excess = 1)) AS excess_ids,
        CAST(SUM(cents) FILTER (WHERE excess = 1) AS BIGINT) AS excess_cents,
        CASE rule {details} END AS detail
 FROM marked
@@ -744,13 +761,43 @@ def _no_local_file(lines_glob: str | Sequence[str]) -> bool:
     return "://" not in lines_glob and not globbing.glob(lines_glob)
 
 
+def typed_findings(table: pa.Table) -> pa.Table:
+    """The query's answer as ``FINDINGS_SCHEMA``: columns renamed, an empty list for null.
+
+    Why: DuckDB aggregates no row into a null list where Spark gives an empty one; both
+    engines' findings must be the same table, and a reader of ``excess_ids`` should never have
+    to tell "no id" from "unknown".
+    """
+    table = table.rename_columns(list(FINDING_COLUMNS))
+    for name in FINDING_LISTS:
+        index = table.schema.get_field_index(name)
+        column = table.column(index).cast(FINDINGS_SCHEMA.field(name).type)
+        empty = pa.scalar([], FINDINGS_SCHEMA.field(name).type)
+        filled = pc.if_else(pc.is_null(column), empty, column)
+        table = table.set_column(index, name, filled)
+    return table.cast(FINDINGS_SCHEMA)
+
+
+def flat_findings(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A batch of findings in the flat text form of CSV and JSONL: lists joined by ``;``.
+
+    Why: a CSV cell holds text, and the JSONL exports keep the flat form of CSV (as
+    ``encounters.jsonl`` does), so that both read alike in a spreadsheet or a line tool.
+    """
+    columns = [
+        pc.binary_join(column, ";") if name in FINDING_LISTS else column
+        for name, column in zip(batch.schema.names, batch.columns, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=FLAT_FINDINGS_SCHEMA)
+
+
 def find_duckdb(
     lines_glob: str | Sequence[str], con: duckdb.DuckDBPyConnection | None = None
 ) -> pa.Table:
     """Findings over Parquet line files, computed by DuckDB: a glob pattern, or a list of
     exact file names (the audit's way: a directory named ``out[1]`` is no pattern).
 
-    Creates (or replaces) the temporary view ``lines`` and the macro ``array_join`` on ``con``.
+    Creates (or replaces) the temporary view ``lines`` on ``con``.
     """
 
     if _no_local_file(lines_glob):
@@ -766,10 +813,8 @@ def find_duckdb(
     )
     source = f"read_parquet({files}, union_by_name = true)"
     available = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-    con.execute("CREATE OR REPLACE TEMP MACRO array_join(a, s) AS array_to_string(a, s)")
     con.execute(f"CREATE OR REPLACE TEMP VIEW lines AS {_view_sql(available, source, _duckdb_day)}")
-    table = con.sql(findings_sql()).to_arrow_table()
-    return table.rename_columns(list(FINDING_COLUMNS)).cast(FINDINGS_SCHEMA)
+    return typed_findings(con.sql(findings_sql()).to_arrow_table())
 
 
 def find_spark(spark: SparkSession, lines_df: DataFrame) -> DataFrame:
@@ -777,7 +822,8 @@ def find_spark(spark: SparkSession, lines_df: DataFrame) -> DataFrame:
 
     Registers the temporary views ``ngap_lines_input`` and ``lines`` in ``spark``.  ``lines`` is
     registered from an analysed DataFrame, not with CREATE VIEW: Spark would parse and analyse a
-    SQL view again at each of the query's many references to it.
+    SQL view again at each of the query's many references to it.  The list columns are Spark
+    arrays; ``typed_findings`` gives the collected table the schema of the local engine.
     """
     lines_df.createOrReplaceTempView("ngap_lines_input")
     body = _view_sql(lines_df.columns, "ngap_lines_input", _spark_day)

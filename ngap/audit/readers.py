@@ -17,6 +17,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,10 @@ RESERVED = ("_lines", SOURCE_LINES)
 built from): an encounter table's column so named is renamed, never read as one of them."""
 NOTES = "_notes"
 """Remarks of the reader on each row (``notes`` of the output); a file may hold them too."""
+WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+"""The white space trimmed around a cell before it is compared with a null sentinel: what
+``pyarrow.compute.utf8_trim_whitespace`` trims (Python's ``str.isspace``, none above U+3000).
+Named so that the SNDS reader, which compares in DuckDB, trims exactly the same."""
 
 
 def _check_file(path: Path) -> None:
@@ -114,7 +119,7 @@ def read(
     if fmt == "dcir":
         from ngap.audit.dcir import iter_dcir
 
-        return iter_dcir(path, chunk_rows=chunk_rows, today=today)
+        return iter_dcir(path, chunk_rows=chunk_rows, today=today, nulls=nulls)
     raise InputError(f"{path}: unknown input format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
@@ -123,18 +128,30 @@ def _with_nulls(batches: Iterator[RawBatch], nulls: tuple[str, ...]) -> Iterator
     if not nulls:
         yield from batches
         return
-    sentinels = pa.array(sorted(set(nulls)), pa.string())
     for batch in batches:
-        table = batch.table
-        for index, name in enumerate(table.column_names):
-            column = table.column(index)
-            if pa.types.is_string(column.type) and not name.startswith("_"):
-                hit = pc.is_in(pc.utf8_trim_whitespace(column), value_set=sentinels)
-                table = table.set_column(
-                    index, name, pc.if_else(hit, pa.scalar(None, pa.string()), column)
-                )
-        batch.table = table
+        batch.table = blank_nulls(batch.table, nulls)
         yield batch
+
+
+def blank_nulls(table: pa.Table, nulls: tuple[str, ...]) -> pa.Table:
+    """The table with every text cell that is a declared null sentinel (after trimming white
+    space) made empty; the readers' internal columns (``_...``) are left as they are.
+
+    Why one function: the local readers and the Spark engine, which reads Parquet itself, must
+    read the same cell as unknown.
+    """
+    if not nulls:
+        return table
+    sentinels = pa.array(sorted(set(nulls)), pa.string())
+    for index, name in enumerate(table.column_names):
+        column = table.column(index)
+        text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        if text and not name.startswith("_"):
+            hit = pc.is_in(pc.utf8_trim_whitespace(column), value_set=sentinels.cast(column.type))
+            table = table.set_column(
+                index, name, pc.if_else(hit, pa.scalar(None, column.type), column)
+            )
+    return table
 
 
 def unknown_columns(names: list[str]) -> tuple[str, ...]:
@@ -773,31 +790,63 @@ def read_parquet(path: Path, chunk_rows: int = DEFAULT_CHUNK) -> Iterator[RawBat
     UTF-8 text; a cell that is not UTF-8 makes its row bad input.
     """
     parquet = parquet_file(path)
-    empty = _flat(parquet.schema_arrow.empty_table())
-    names, repeated = _unique(empty.column_names)
-    unreadable = [
-        f"{name}: a column of type {kind} cannot be read (text, number, date, boolean or, "
-        "for done / claimed, a list of texts)"
-        for name, kind in zip(names, empty.schema.types, strict=True)
-        if name in INPUT_COLUMNS and not _readable(kind)
-    ]
-    problem = "; ".join(p for p in (repeated, *unreadable) if p) or None
-    unknown = unknown_columns(names)
+    layout = ParquetLayout.of(parquet.schema_arrow)
     record = 1
     try:
         for batch in parquet.iter_batches(batch_size=chunk_rows):
-            table = _flat(pa.Table.from_batches([batch])).rename_columns(names)
-            # The audit reads encounter columns and the notes as text: one of a type that
-            # cannot be (a map, a list of lists) is left out, and the notes with it.
-            table = table.select(
-                [i for i, (n, t) in enumerate(zip(names, table.schema.types, strict=True))
-                 if (n not in INPUT_COLUMNS and n != NOTES) or _readable(t)]
-            )
-            table, errors = _binary_as_text(table, problem)
-            yield RawBatch(str(path), record, table, unknown_columns=unknown, errors=errors)
-            record += table.num_rows
+            yield layout.batch(str(path), record, pa.Table.from_batches([batch]))
+            record += batch.num_rows
     except (pa.ArrowException, OSError) as error:
         raise InputError(f"{path}: row {record} on: unreadable Parquet data ({error})") from error
+
+
+@dataclass(frozen=True)
+class ParquetLayout:
+    """How the columns of a Parquet encounter table are read, decided once from its schema.
+
+    Why a class of its own: the Spark engine reads Parquet itself, in parallel, and must turn
+    the tables it gets into the very rows the local reader makes (columns named like the
+    readers' internal ones renamed, structs flattened, unreadable columns left out, binary as
+    text), or the two engines would give different verdicts for the same file.
+    """
+
+    names: tuple[str, ...]
+    """The flat column names, made unique (``RESERVED`` names renamed)."""
+    problem: str | None
+    """Why every row is bad input (a repeated or unreadable encounter column), if so."""
+    unknown: tuple[str, ...]
+    """Columns outside the encounter layout (reported, ignored)."""
+
+    @classmethod
+    def of(cls, schema: pa.Schema) -> ParquetLayout:
+        empty = _flat(schema.empty_table())
+        names, repeated = _unique(empty.column_names)
+        unreadable = [
+            f"{name}: a column of type {kind} cannot be read (text, number, date, boolean or, "
+            "for done / claimed, a list of texts)"
+            for name, kind in zip(names, empty.schema.types, strict=True)
+            if name in INPUT_COLUMNS and not _readable(kind)
+        ]
+        problem = "; ".join(p for p in (repeated, *unreadable) if p) or None
+        return cls(tuple(names), problem, unknown_columns(names))
+
+    def batch(
+        self, source: str, first_row: int, table: pa.Table, rows: pa.Array | None = None
+    ) -> RawBatch:
+        """The rows of ``table`` (of this layout's schema) as the audit reads them.
+
+        ``rows``: the record number of each row, when the rows are not consecutive from
+        ``first_row`` (a Spark partition)."""
+        table = _flat(table).rename_columns(list(self.names))
+        # The audit reads encounter columns and the notes as text: one of a type that
+        # cannot be (a map, a list of lists) is left out, and the notes with it.
+        table = table.select(
+            [i for i, (n, t) in enumerate(zip(self.names, table.schema.types, strict=True))
+             if (n not in INPUT_COLUMNS and n != NOTES) or _readable(t)]
+        )
+        table, errors = _binary_as_text(table, self.problem)
+        return RawBatch(source, first_row, table, rows, unknown_columns=self.unknown,
+                        errors=errors)
 
 
 def _readable(kind: pa.DataType) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 
 from ngap.audit.columns import OUTPUT_COLUMNS
+from ngap.audit.frequency import FINDING_LISTS
 from ngap.model.catalogue import load_catalogue
 from ngap.versions import versions
 
@@ -174,11 +175,24 @@ def _encounters_view(con: duckdb.DuckDBPyConnection, out_dir: pathlib.Path) -> N
 
 
 def _findings_view(con: duckdb.DuckDBPyConnection, out_dir: pathlib.Path) -> bool:
-    """View ``fnd`` over ``findings.parquet`` with every expected column; False when absent."""
+    """View ``fnd`` over ``findings.parquet`` with every expected column; False when absent.
+
+    ``code``, ``encounter_ids`` and ``excess_ids`` are lists in ``findings.parquet``; the
+    summary gives them in the flat text form of ``findings.jsonl`` (joined by ``;``), as an
+    older ``findings.parquet`` held them, so that both read the same.
+    """
     path = out_dir / "findings.parquet"
     if not path.exists():
         return False
-    con.execute(f"CREATE VIEW fnd_raw AS SELECT * FROM read_parquet({_sql_str(str(path))})")
+    con.execute(f"CREATE VIEW fnd_list AS SELECT * FROM read_parquet({_sql_str(str(path))})")
+    types = {str(r[0]): str(r[1]) for r in con.execute("DESCRIBE fnd_list").fetchall()}
+    joined = [
+        f'array_to_string("{name}", \';\') AS "{name}"'
+        for name in FINDING_LISTS
+        if types.get(name, "").endswith("[]")
+    ]
+    replace = f" REPLACE ({', '.join(joined)})" if joined else ""
+    con.execute(f"CREATE VIEW fnd_raw AS SELECT *{replace} FROM fnd_list")
     _typed_view(con, "fnd", "fnd_raw", FINDINGS_COLUMNS)
     return True
 

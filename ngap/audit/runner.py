@@ -568,7 +568,10 @@ def finish(
     if findings is not None:
         _write_parquet(findings, out / "findings.parquet")
         if fmt != "parquet":
-            export(iter(findings.to_batches()), findings.schema, out / f"findings.{fmt}", fmt)
+            from ngap.audit.frequency import FLAT_FINDINGS_SCHEMA, flat_findings
+
+            flat = (flat_findings(b) for b in findings.to_batches())
+            export(flat, FLAT_FINDINGS_SCHEMA, out / f"findings.{fmt}", fmt)
     across_rules = _excess_rules(findings)
     rows = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
     progress.phase("export", rows)
@@ -628,14 +631,16 @@ def _public_schema() -> pa.Schema:
 
 
 def _excess_rules(findings: pa.Table | None) -> dict[str, str]:
-    """Encounter id -> the rules across encounters it was billed in excess of (';'-joined)."""
+    """Encounter id -> the rules across encounters it was billed in excess of (';'-joined).
+
+    ``excess_ids`` is a list: an id holding ``;`` is one encounter, never split into two."""
     rules: dict[str, list[str]] = {}
     if findings is None:
         return {}
     for rule, excess in zip(
         findings.column("rule").to_pylist(), findings.column("excess_ids").to_pylist(), strict=True
     ):
-        for encounter in (excess or "").split(";"):
+        for encounter in excess or ():
             if encounter and rule not in rules.setdefault(encounter, []):
                 rules[encounter].append(rule)
     return {encounter: ";".join(sorted(names)) for encounter, names in rules.items()}

@@ -1,7 +1,8 @@
 """The Spark engine: the same per-chunk core (``Auditor.audit``) run by pyspark ``mapInArrow``.
 
 Encounter tables in Parquet are read by Spark itself, in parallel, with each row's record
-number taken from the Parquet metadata (``_metadata.row_index``); every executor's Python
+number taken from the Parquet metadata (``_metadata.row_index``), then read as the local Parquet
+reader reads them (``readers.ParquetLayout``, ``readers.blank_nulls``); every executor's Python
 worker grounds the rule base once and keeps its memo for the tasks it runs.  Other inputs (CSV,
 JSONL, SNDS line extracts) are read in chunks by the local readers on the driver and shipped to
 the executors as Arrow chunks: the solving is distributed, the reading is not, so give Spark
@@ -17,6 +18,7 @@ without a session one is created in ``local[*]`` mode.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -26,10 +28,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ngap.audit.batches import BadRow, RawBatch
 from ngap.audit.core import LINES_SCHEMA, OUTPUT_SCHEMA, Auditor, lines_of
-from ngap.audit.readers import detect_format, read
+from ngap.audit.readers import ParquetLayout, blank_nulls, detect_format, read
 from ngap.audit.runner import MANIFEST, Outcome, Settings, _write_json, finish
 from ngap.io import InputError
 
@@ -72,21 +75,30 @@ def from_arrow_schema(schema: pa.Schema) -> Any:
 
 # ---------------------------------------------------------------------------------- tasks
 def audit_rows(
-    batches: Iterator[pa.RecordBatch], today: dt.date | None
+    batches: Iterator[pa.RecordBatch],
+    today: dt.date | None,
+    names: tuple[str, ...],
+    nulls: tuple[str, ...] = (),
 ) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body for Parquet rows carrying ``_source`` and ``_row``."""
+    """mapInArrow body for the rows of one Parquet file read by Spark.
+
+    Each batch holds the file's columns by position (``column_<i>``, named ``names`` in the
+    file), then ``_source`` and ``_row``.  The rows are read exactly as the local Parquet reader
+    reads them (``ParquetLayout``: a column of the file named ``_lines``, ``_source_lines``,
+    ``_source`` or ``_row`` is the file's own, never taken for one of ours), and the declared
+    null sentinels applied as the local readers apply them.
+    """
     auditor = _auditor(today)
     for batch in batches:
         table = pa.Table.from_batches([batch])
         for source in table.column("_source").unique().to_pylist():
-            part = table.filter(pa.compute.equal(table.column("_source"), source))
+            part = table.filter(pc.equal(table.column("_source"), source))
             rows = part.column("_row").combine_chunks().cast(pa.int64())
-            raw = RawBatch(
-                str(source),
-                int(rows[0].as_py()) if len(rows) else 1,
-                part.drop_columns(["_source", "_row"]),
-                rows,
+            data = part.drop_columns(["_source", "_row"]).rename_columns(list(names))
+            raw = ParquetLayout.of(data.schema).batch(
+                str(source), int(rows[0].as_py()) if len(rows) else 1, data, rows
             )
+            raw.table = blank_nulls(raw.table, nulls)
             yield auditor.audit(raw)
 
 
@@ -167,14 +179,23 @@ def run_spark(settings: Settings, spark: Any = None) -> Outcome:
     for path in settings.inputs:
         if detect_format(path) == "parquet":
             df = spark.read.parquet(str(path.resolve()))
+            names = tuple(df.columns)
+            # The file's columns by position: whatever their names (``_row``, ``_source``,
+            # ``_metadata``...), they cannot meet the two columns added here, and the record
+            # number comes from Spark's own metadata column, never from a column of the file.
             df = df.select(
-                *[F.col(f"`{c}`") for c in df.columns],
+                *[df[i].alias(f"column_{i}") for i in range(len(names))],
                 F.lit(str(path)).alias("_source"),
-                (F.col("_metadata.row_index") + 1).alias("_row"),
+                (df.metadataColumn("_metadata").getField("row_index") + 1).alias("_row"),
             )
-            frames.append(df.mapInArrow(lambda it: audit_rows(it, today), schema))
+            task = functools.partial(audit_rows, today=today, names=names, nulls=settings.nulls)
+            frames.append(df.mapInArrow(task, schema))
         else:
-            blobs += [pack(b) for b in read(path, settings.chunk_rows, today=settings.today)]
+            blobs += [
+                pack(b)
+                for b in read(path, settings.chunk_rows, today=settings.today,
+                              nulls=settings.nulls)
+            ]
     if blobs:
         shipped = spark.createDataFrame(
             [(i, b) for i, b in enumerate(blobs)], "chunk int, blob binary"
@@ -199,10 +220,10 @@ def run_spark(settings: Settings, spark: Any = None) -> Outcome:
         written.mapInArrow(_lines_task, from_arrow_schema(LINES_SCHEMA)).write.parquet(
             str(staging / "lines")
         )
-        from ngap.audit.frequency import find_spark
+        from ngap.audit.frequency import find_spark, typed_findings
 
         findings = find_spark(spark, spark.read.parquet(str(staging / "lines")))
-        findings_table = findings.toArrow()
+        findings_table = typed_findings(findings.toArrow())
         counts = written.groupBy("status").count().collect()
         outcome.by_status = {r["status"]: int(r["count"]) for r in counts}
         # Same layout as the local engine: parts/encounters-*.parquet, parts/lines-*.parquet.

@@ -238,6 +238,56 @@ def test_comma_csv_and_parquet_read_like_the_sample(tmp_path: Path, sample: Read
     assert len(bad) == len(sample[2])
 
 
+def test_declared_null_sentinels_are_unknown_cells(tmp_path: Path) -> None:
+    """``--null NA``: a cell that is ``NA`` once trimmed (any white space, as the encounter
+    readers trim) is empty, before the lines are grouped; undeclared, it is text as before."""
+    path = write(tmp_path / "na.csv", [
+        line("1110", PRS_PAI_MNT="NA"),  # an amount: noted as no number, unless declared
+        line("1110", BEN_RNG_GEM="\u00a0NA\t", BEN_NIR_PSA="other"),  # a key part
+        line("1110", PRS_PAI_MNT="NULL", BEN_NIR_PSA="third"),  # not declared: text
+    ])
+
+    def notes(rows: list[dict[str, Any]]) -> dict[str, str | None]:
+        return {r["patient_id"]: r["_notes"] for r in rows}
+
+    rows, _, bad = read(path)
+    assert bad == []
+    assert len(rows) == 3 and any(r["patient_id"].startswith("other|") for r in rows)
+    assert "PRS_PAI_MNT 'NA' is not a number" in (notes(rows)[f"{NIR}|1"] or "")
+    declared: list[dict[str, Any]] = []
+    declared_bad: list[BadRow] = []
+    for batch in iter_dcir(path, nulls=("NA",)):
+        declared += batch.table.to_pylist()
+        declared_bad += batch.bad
+    assert notes(declared)[f"{NIR}|1"] is None
+    assert "PRS_PAI_MNT 'NULL' is not a number" in (notes(declared)["third|1"] or "")
+    assert [(b.row, b.reason) for b in declared_bad] == [
+        (3, "BEN_RNG_GEM empty: the line belongs to no encounter")
+    ]
+
+
+def test_null_sentinels_in_parquet_are_text_cells_only(tmp_path: Path) -> None:
+    """In a Parquet extract a sentinel is a text cell, as in a Parquet encounter table: a
+    number column holding the same value keeps it."""
+    path = tmp_path / "claims.parquet"
+    pq.write_table(
+        pa.table({
+            "BEN_NIR_PSA": [NIR], "BEN_RNG_GEM": ["2"], "PFS_EXE_NUM": [GP],
+            "EXE_SOI_DTD": ["2024-03-05"], "PSE_SPE_COD": ["1"], "EXE_LIE_COD": ["1"],
+            "PRS_NAT_REF": ["1110"], "PRS_ACT_QTE": pa.array([1], pa.int64()),
+        }),
+        path,
+    )
+    (plain,) = read(path)[0]
+    assert (plain["place"], plain["practitioner_specialty"], plain["claimed"]) == (
+        "home", "gp", "G"
+    )
+    (batch,) = iter_dcir(path, nulls=("1",))
+    assert batch.bad == []
+    (row,) = batch.table.to_pylist()
+    assert (row["place"], row["practitioner_specialty"], row["claimed"]) == (None, None, "G")
+
+
 def test_majoration_lines_and_letter_k(tmp_path: Path) -> None:
     path = write(tmp_path / "k.csv", [
         line("1110"),

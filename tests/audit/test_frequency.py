@@ -23,6 +23,7 @@ from ngap.audit.frequency import (
     FREQUENCY_RULES,
     find_duckdb,
     find_spark,
+    typed_findings,
 )
 from ngap.model.catalogue import load_catalogue
 from ngap.model.child_exams import COE_WINDOWS, MANDATORY_2019, MANDATORY_2025, exam_windows
@@ -129,8 +130,8 @@ def test_no_line_file_no_finding(tmp_path: Path) -> None:
 def test_vl_twice_in_a_quarter(tmp_path: Path) -> None:
     lines = pair("VL", D(2024, 1, 10), D(2024, 3, 20), cents=6000)
     f = one(tmp_path, lines, "freq_vl_quarter")
-    assert (f["encounter_ids"], f["excess_ids"], f["excess_cents"]) == ("a;b", "b", 6000)
-    assert (f["count"], f["limit"], f["code"], f["patient_id"]) == (2, 1, "VL", "p1")
+    assert (f["encounter_ids"], f["excess_ids"], f["excess_cents"]) == (["a", "b"], ["b"], 6000)
+    assert (f["count"], f["limit"], f["code"], f["patient_id"]) == (2, 1, ["VL"], "p1")
     assert (f["first_date"], f["last_date"]) == (D(2024, 1, 10), D(2024, 3, 20))
 
 
@@ -149,7 +150,7 @@ def test_vl_five_in_a_year(tmp_path: Path) -> None:
     days = [D(2023, 1, 5), D(2023, 2, 5), D(2023, 4, 5), D(2023, 7, 5), D(2023, 10, 5)]
     lines = [Line(f"e{i}", "VL", d, cents=6000) for i, d in enumerate(days)]
     f = one(tmp_path, lines, "freq_vl_year")
-    assert (f["count"], f["limit"], f["excess_ids"], f["excess_cents"]) == (5, 4, "e4", 6000)
+    assert (f["count"], f["limit"], f["excess_ids"], f["excess_cents"]) == (5, 4, ["e4"], 6000)
 
 
 def test_vl_four_in_a_year(tmp_path: Path) -> None:
@@ -174,7 +175,7 @@ def _snp(n: int, start: dt.date = MONDAY) -> list[Line]:
 def test_twenty_one_snp_in_a_week(tmp_path: Path) -> None:
     f = one(tmp_path, _snp(21), "freq_snp_week")
     assert (f["count"], f["limit"], f["practitioner_id"], f["patient_id"]) == (21, 20, "d1", None)
-    assert (f["excess_ids"], f["excess_cents"]) == ("s20", 1500)  # the last of the last day
+    assert (f["excess_ids"], f["excess_cents"]) == (["s20"], 1500)  # the last of the last day
     assert (f["first_date"], f["last_date"]) == (D(2024, 3, 4), D(2024, 3, 10))
 
 
@@ -196,9 +197,11 @@ def test_apc_after_consultations_within_four_months(tmp_path: Path) -> None:
         Line("a", "APC", D(2024, 5, 10), cents=6000),
     ]
     f = one(tmp_path, lines, "freq_apc_four_months")
-    assert (f["encounter_ids"], f["excess_ids"], f["excess_cents"]) == ("a;g1;g2", "a", 6000)
+    assert (f["encounter_ids"], f["excess_ids"], f["excess_cents"]) == (
+        ["a", "g1", "g2"], ["a"], 6000
+    )
     assert (f["count"], f["limit"]) == (3, 1)
-    assert (f["first_date"], f["last_date"], f["code"]) == (D(2024, 1, 20), D(2024, 5, 10), "APC")
+    assert (f["first_date"], f["last_date"], f["code"]) == (D(2024, 1, 20), D(2024, 5, 10), ["APC"])
 
 
 @pytest.mark.parametrize(
@@ -221,7 +224,7 @@ def test_coe_twice_in_one_window(tmp_path: Path) -> None:
         Line("c2", "COE", D(2024, 2, 20), age_months=9, cents=5400),
     ]
     f = one(tmp_path, lines, "freq_coe_window")
-    assert (f["excess_ids"], f["excess_cents"]) == ("c2", 5400)
+    assert (f["excess_ids"], f["excess_cents"]) == (["c2"], 5400)
 
 
 def test_coe_in_two_windows_or_without_age(tmp_path: Path) -> None:
@@ -247,8 +250,8 @@ def test_two_exams_in_one_window(tmp_path: Path) -> None:
         Line("d2", "COG", D(2024, 3, 25), age_months=2, cents=2800),
     ]
     f = one(tmp_path, lines, "freq_child_exam_window")
-    assert (f["encounter_ids"], f["excess_ids"], f["excess_cents"]) == ("d1;d2", "d2", 2800)
-    assert (f["count"], f["limit"], f["code"], f["patient_id"]) == (2, 1, "COD;COG", "p1")
+    assert (f["encounter_ids"], f["excess_ids"], f["excess_cents"]) == (["d1", "d2"], ["d2"], 2800)
+    assert (f["count"], f["limit"], f["code"], f["patient_id"]) == (2, 1, ["COD", "COG"], "p1")
     assert (f["first_date"], f["last_date"]) == (D(2024, 3, 5), D(2024, 3, 25))
 
 
@@ -282,8 +285,8 @@ def test_child_exams_across_the_2025_calendar(tmp_path: Path) -> None:
     ]
     found = findings(tmp_path, lines, "freq_child_exam_window")
     assert [(f["encounter_ids"], f["excess_ids"], f["excess_cents"]) for f in found] == [
-        ("m1;m2", "m2", 3500),
-        ("y2;y3", "y3", 3000),
+        (["m1", "m2"], ["m2"], 3500),
+        (["y2", "y3"], ["y3"], 3000),
     ]
     none(tmp_path, lines[2:4], "freq_child_exam_window")
 
@@ -300,7 +303,7 @@ def test_child_exams_without_age_are_not_counted(tmp_path: Path) -> None:
 def test_ccp_twice(tmp_path: Path) -> None:
     lines = [Line("a", "CCP", D(2023, 1, 5)), Line("b", "CCP", D(2025, 6, 1), practitioner="d2")]
     f = one(tmp_path, lines, "freq_ccp_once")
-    assert (f["excess_ids"], f["practitioner_id"]) == ("b", None)
+    assert (f["excess_ids"], f["practitioner_id"]) == (["b"], None)
 
 
 def test_ccp_once_each(tmp_path: Path) -> None:
@@ -314,7 +317,7 @@ def test_cte_twice_needs_the_record(tmp_path: Path) -> None:
         Line("b", "CCE", D(2024, 1, 5), record="CTE", cents=6000),
     ]
     f = one(tmp_path, lines, "freq_cte_once")
-    assert (f["code"], f["excess_ids"], f["excess_cents"]) == ("CTE", "b", 6000)
+    assert (f["code"], f["excess_ids"], f["excess_cents"]) == (["CTE"], ["b"], 6000)
     none(tmp_path, lines, "freq_cte_once", with_record=False)
 
 
@@ -327,7 +330,7 @@ def test_cte_then_mph(tmp_path: Path) -> None:
 
 def test_mph_twice_by_one_doctor(tmp_path: Path) -> None:
     lines = pair("CCE", D(2023, 1, 5), D(2024, 1, 5), record="MPH")
-    assert one(tmp_path, lines, "freq_mph_once")["excess_ids"] == "b"
+    assert one(tmp_path, lines, "freq_mph_once")["excess_ids"] == ["b"]
 
 
 def test_mph_at_a_handover(tmp_path: Path) -> None:
@@ -351,20 +354,20 @@ def test_cso_three_in_a_year(tmp_path: Path) -> None:
         for i, m in enumerate((2, 6, 11))
     ]
     f = one(tmp_path, lines, "freq_cso_year")
-    assert (f["count"], f["limit"], f["excess_ids"], f["excess_cents"]) == (3, 2, "c2", 4750)
+    assert (f["count"], f["limit"], f["excess_ids"], f["excess_cents"]) == (3, 2, ["c2"], 4750)
     none(tmp_path, lines[:2], "freq_cso_year")
 
 
 def test_cse_once_a_year(tmp_path: Path) -> None:
     lines = pair("CCX", D(2024, 1, 5), D(2024, 12, 5), record="CSE")
-    assert one(tmp_path, lines, "freq_cse_year")["excess_ids"] == "b"
+    assert one(tmp_path, lines, "freq_cse_year")["excess_ids"] == ["b"]
     none(tmp_path, pair("CCX", D(2024, 1, 5), D(2025, 1, 5), record="CSE"), "freq_cse_year")
 
 
 def test_gl1_twice_in_a_year(tmp_path: Path) -> None:
     lines = pair("GL1", D(2026, 1, 5), D(2026, 12, 31), cents=6000)
     f = one(tmp_path, lines, "freq_gl_year")
-    assert (f["code"], f["excess_ids"], f["excess_cents"]) == ("GL1", "b", 6000)
+    assert (f["code"], f["excess_ids"], f["excess_cents"]) == (["GL1"], ["b"], 6000)
 
 
 def test_gl_each_type_once_and_new_year(tmp_path: Path) -> None:
@@ -384,13 +387,13 @@ def test_gl_before_2026_is_not_counted(tmp_path: Path) -> None:
 def test_five_tele_expertises(tmp_path: Path) -> None:
     lines = [Line(f"t{i}", "TE2", D(2024, 1 + i, 3), cents=2000) for i in range(5)]
     f = one(tmp_path, lines, "freq_teleexpertise_year")
-    assert (f["count"], f["limit"], f["excess_ids"], f["excess_cents"]) == (5, 4, "t4", 2000)
+    assert (f["count"], f["limit"], f["excess_ids"], f["excess_cents"]) == (5, 4, ["t4"], 2000)
     none(tmp_path, lines[:4], "freq_teleexpertise_year")
 
 
 def test_ccam_test_twice_a_year(tmp_path: Path) -> None:
     lines = [Line("a", "ALQP006", D(2024, 1, 5)), Line("b", "ALQP006", D(2024, 9, 5))]
-    assert one(tmp_path, lines, "freq_ccam_test_year")["excess_ids"] == "b"
+    assert one(tmp_path, lines, "freq_ccam_test_year")["excess_ids"] == ["b"]
     lines[1] = Line("b", "ALQP003", D(2024, 9, 5))
     none(tmp_path, lines, "freq_ccam_test_year")
 
@@ -402,7 +405,7 @@ def test_rdv_twice_in_one_band(tmp_path: Path) -> None:
         Line("b", "RDV", D(2029, 6, 5), age_months=50 * 12 + 11, cents=3000),
     ]
     f = one(tmp_path, lines, "freq_rdv_band")
-    assert (f["excess_ids"], f["excess_cents"]) == ("b", 3000)
+    assert (f["excess_ids"], f["excess_cents"]) == (["b"], 3000)
 
 
 def test_rdv_in_two_bands(tmp_path: Path) -> None:
@@ -421,7 +424,7 @@ def test_two_discharge_consultations_for_one_stay(tmp_path: Path) -> None:
         Line("b", "GL1", D(2026, 2, 1), stay="h1", cents=6000),
     ]
     f = one(tmp_path, lines, "freq_discharge_once_per_stay")
-    assert (f["code"], f["excess_ids"], f["excess_cents"]) == ("GL1;MSH", "b", 6000)
+    assert (f["code"], f["excess_ids"], f["excess_cents"]) == (["GL1", "MSH"], ["b"], 6000)
 
 
 def test_discharge_consultations_for_two_stays_or_unknown(tmp_path: Path) -> None:
@@ -446,8 +449,10 @@ def _activity(tele: int, total: int, practitioner: str = "d1") -> list[Line]:
 
 def test_teleconsultations_above_a_fifth(tmp_path: Path) -> None:
     f = one(tmp_path, _activity(3, 10), "freq_tele_share")
-    assert (f["count"], f["limit"], f["code"]) == (3, 2, "TCG")
-    assert (f["encounter_ids"], f["excess_ids"], f["excess_cents"]) == ("e00;e01;e02", "e02", 2500)
+    assert (f["count"], f["limit"], f["code"]) == (3, 2, ["TCG"])
+    assert (f["encounter_ids"], f["excess_ids"], f["excess_cents"]) == (
+        ["e00", "e01", "e02"], ["e02"], 2500
+    )
     assert "out of 10 audited encounters" in f["detail"]
 
 
@@ -468,7 +473,7 @@ def _trip(codes: list[list[str]], place: str = "home") -> list[Line]:
 
 def test_two_visits_in_one_household(tmp_path: Path) -> None:
     f = one(tmp_path, _trip([["VG", "MD"], ["VG"]]), "freq_household_one_visit")
-    assert (f["excess_ids"], f["excess_cents"], f["patient_id"]) == ("t1", 3000, None)
+    assert (f["excess_ids"], f["excess_cents"], f["patient_id"]) == (["t1"], 3000, None)
 
 
 def test_visit_then_consultations_in_one_household(tmp_path: Path) -> None:
@@ -480,18 +485,18 @@ def test_visit_then_consultations_in_one_household(tmp_path: Path) -> None:
 def test_three_consultations_beyond_the_visit(tmp_path: Path) -> None:
     """The visit is kept first whatever its id; the last consultation is the excess."""
     f = one(tmp_path, _trip([["G"], ["G"], ["G"], ["VG", "MD"]]), "freq_household_two_more")
-    assert (f["count"], f["limit"], f["excess_ids"], f["excess_cents"]) == (4, 3, "t2", 3000)
+    assert (f["count"], f["limit"], f["excess_ids"], f["excess_cents"]) == (4, 3, ["t2"], 3000)
 
 
 def test_two_travel_fees_in_one_household(tmp_path: Path) -> None:
     f = one(tmp_path, _trip([["VG", "MD"], ["G", "MD"]]), "freq_trip_travel_once")
-    assert (f["code"], f["excess_ids"]) == ("MD", "t1")
+    assert (f["code"], f["excess_ids"]) == (["MD"], ["t1"])
 
 
 def test_four_visits_in_one_institution(tmp_path: Path) -> None:
     lines = _trip([["VG", "MD"], ["VG", "MD"], ["VG", "MD"], ["VG"]], place="institution")
     f = one(tmp_path, lines, "freq_institution_three_visits")
-    assert (f["count"], f["limit"], f["excess_ids"]) == (4, 3, "t3")
+    assert (f["count"], f["limit"], f["excess_ids"]) == (4, 3, ["t3"])
     none(tmp_path, lines, "freq_household_one_visit")
     none(tmp_path, lines, "freq_trip_travel_once")  # three MD in an EHPAD, no IK
 
@@ -499,7 +504,7 @@ def test_four_visits_in_one_institution(tmp_path: Path) -> None:
 def test_three_visits_and_ik_twice_in_one_institution(tmp_path: Path) -> None:
     lines = _trip([["VG", "MD", "IK"], ["VG", "MD", "IK"], ["VG", "MD"]], place="institution")
     none(tmp_path, lines, "freq_institution_three_visits")
-    assert one(tmp_path, lines, "freq_trip_travel_once")["excess_ids"] == "t1"
+    assert one(tmp_path, lines, "freq_trip_travel_once")["excess_ids"] == ["t1"]
 
 
 def test_visits_on_two_days_or_without_household(tmp_path: Path) -> None:
@@ -518,9 +523,9 @@ def test_each_rule_alone_finds_what_all_rules_find(tmp_path: Path) -> None:
     con = duckdb.connect()
     together = find_duckdb(_write(tmp_path, _mixed_lines()), con)
     for rule in FREQUENCY_RULES:
-        alone = con.sql(rule.sql).to_arrow_table().rename_columns(list(FINDING_COLUMNS))
+        alone = typed_findings(con.sql(rule.sql).to_arrow_table())
         expected = [r for r in together.to_pylist() if r["rule"] == rule.id]
-        assert alone.cast(FINDINGS_SCHEMA).to_pylist() == expected, rule.id
+        assert alone.to_pylist() == expected, rule.id
 
 
 # ====================================================================== both engines
@@ -578,7 +583,7 @@ def test_duckdb_and_spark_give_the_same_findings(tmp_path: Path, spark: Any) -> 
     local = find_duckdb(pattern)
     cluster = find_spark(spark, spark.read.parquet(str(tmp_path / "parts")))
     assert tuple(cluster.columns) == FINDING_COLUMNS
-    remote = cluster.toArrow().cast(FINDINGS_SCHEMA)
+    remote = typed_findings(cluster.toArrow())
     fired = set(local.column("rule").to_pylist())
     assert len(fired) >= 12, fired
     assert remote.to_pylist() == local.to_pylist()

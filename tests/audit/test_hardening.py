@@ -275,6 +275,24 @@ def test_an_snds_line_with_an_extra_field_is_one_bad_line(tmp_path: Path) -> Non
     assert rows[2]["status"] == rows[4]["status"] == "valid"
 
 
+def test_snds_null_sentinels_are_text_unless_declared(tmp_path: Path) -> None:
+    """``--null NA`` on an SNDS extract: a key part ``NA`` leaves its line without an encounter
+    (bad input) and an age code ``NA`` is no age to note; undeclared, both are text."""
+    lines = _write(
+        tmp_path / "d.csv",
+        SNDS_HEADER
+        + "P1;NA;1958;;100;1;1;2023-03-14;0;1110;1;1\n"
+        + "P2;1;1958; NA ;100;1;1;2023-03-14;0;1110;1;1\n",
+    )
+    plain = {r["row"]: r for r in _audit(tmp_path, lines)}
+    assert plain[2]["status"] == "valid" and plain[2]["patient_id"] == "P1|NA"
+    assert "BEN_AMA_COD 'NA'" in plain[3]["notes"]
+    declared = {r["row"]: r for r in _audit(tmp_path / "b", lines, nulls=("NA",))}
+    assert declared[2]["status"] == "bad_input"
+    assert declared[2]["reason"] == "BEN_RNG_GEM empty: the line belongs to no encounter"
+    assert declared[3]["status"] == "valid" and declared[3]["notes"] is None
+
+
 def test_snds_age_in_months_decides_a_child_exam(tmp_path: Path) -> None:
     lines = _write(
         tmp_path / "d.csv",

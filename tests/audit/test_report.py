@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -139,13 +140,13 @@ FINDINGS = pa.table(
         "rule": ["freq_g_per_day", "freq_g_per_day", "freq_x"],
         "patient_id": ["A", "B", "A"],
         "practitioner_id": ["P1", "P1", "P2"],
-        "code": ["G", "G", "MN"],
+        "code": [["G"], ["G"], ["MN"]],
         "first_date": [dt.date(2024, 1, 10), dt.date(2024, 2, 1), dt.date(2024, 2, 3)],
         "last_date": [dt.date(2024, 1, 10), dt.date(2024, 2, 1), dt.date(2024, 2, 9)],
         "count": [3, 2, 2],
         "limit": [1, 1, 1],
-        "encounter_ids": ["e1;e2;e7", "e9;e10", f"e3;{EVIL}"],
-        "excess_ids": ["e2;e7", "e10", EVIL],
+        "encounter_ids": [["e1", "e2", "e7"], ["e10", "e9"], ["e3", EVIL]],
+        "excess_ids": [["e2", "e7"], ["e10"], [EVIL]],
         "excess_cents": [6000, 3000, 1500],
         "detail": ["G billed 3 times <same day>", "G twice", "MN twice a week"],
     },
@@ -238,6 +239,10 @@ def test_findings_bad_rows_and_rules(summary: dict[str, Any]) -> None:
         ("freq_x", 1, 1500),
     ]
     assert findings["first"][0]["first_date"] == "2024-01-10"
+    # The lists of findings.parquet read as the flat text of findings.jsonl.
+    first = {r["excess_cents"]: r for r in findings["first"]}
+    assert (first[6000]["code"], first[6000]["encounter_ids"]) == ("G", "e1;e2;e7")
+    assert (first[6000]["excess_ids"], first[1500]["excess_ids"]) == ("e2;e7", EVIL)
     bad = summary["bad_input"]
     assert bad["count"] == 2
     assert [(r["source"], r["row"], r["id"]) for r in bad["first"]] == [
@@ -259,6 +264,27 @@ def test_findings_bad_rows_and_rules(summary: dict[str, Any]) -> None:
 
 def test_summary_file_matches(audit_dir: pathlib.Path, summary: dict[str, Any]) -> None:
     assert json.loads((audit_dir / "summary.json").read_text(encoding="utf-8")) == summary
+
+
+def test_findings_written_as_text_read_as_the_lists(
+    tmp_path: pathlib.Path, summary: dict[str, Any]
+) -> None:
+    """A findings.parquet whose id lists are ``;``-joined text (as written before they were
+    typed) gives the summary and the page of the typed file."""
+    _write_part(tmp_path / "parts" / "encounters-00000.parquet", PART_0)
+    _write_part(tmp_path / "parts" / "encounters-00001.parquet", PART_1)
+    flat = pa.table(
+        {
+            name: pc.binary_join(column, ";") if pa.types.is_list(column.type) else column
+            for name, column in zip(FINDINGS.column_names, FINDINGS.columns, strict=True)
+        }
+    )
+    assert flat.schema.field("excess_ids").type == pa.string()
+    pq.write_table(flat, tmp_path / "findings.parquet")
+    again = build_report(tmp_path, top=5)
+    assert again["findings"] == summary["findings"]
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "e1; e2; e7" in page and "[e1" not in page
 
 
 class _Balance(HTMLParser):

@@ -145,4 +145,52 @@ def test_encounters_billed_in_excess_name_the_rule_across_encounters(tmp_path: P
     assert rows["E008"]["across_rules"] is None
     findings = pq.read_table(tmp_path / "findings.parquet").to_pylist()
     vl = [f for f in findings if f["rule"] == "freq_vl_quarter"]
-    assert len(vl) == 1 and vl[0]["excess_ids"] == "E009" and vl[0]["excess_cents"] > 0
+    assert len(vl) == 1 and vl[0]["excess_ids"] == ["E009"] and vl[0]["excess_cents"] > 0
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
+def test_findings_id_lists_are_typed_in_parquet_and_joined_in_flat_files(
+    tmp_path: Path, fmt: str
+) -> None:
+    """findings.parquet holds the codes and ids as list<string> (an id holding ``;`` stays one
+    id, and names its encounter in ``across_rules``); findings.csv / .jsonl join them by ``;``,
+    as encounters.csv / .jsonl join their lists."""
+    header = EXAMPLES.joinpath("encounters.csv").read_text(encoding="utf-8").splitlines()[0]
+    rows = [
+        '"V;1",P07,D2,2024-07-02,15:00,,home,,88,f,true,true,false,false,true,12,long_visit,'
+        "VL;IK,false",
+        '"V;2",P07,D2,2024-08-20,15:00,,home,,88,f,true,true,false,false,true,12,long_visit,'
+        "VL;IK,false",
+    ]
+    source = tmp_path / "vl.csv"
+    source.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    out = tmp_path / "o"
+    run_audit(Settings(inputs=[source], out=out, format=fmt, report=True))
+    typed = pq.read_table(out / "findings.parquet")
+    assert typed.schema.field("excess_ids").type == pa.list_(pa.string())
+    (vl,) = [f for f in typed.to_pylist() if f["rule"] == "freq_vl_quarter"]
+    assert (vl["code"], vl["encounter_ids"], vl["excess_ids"]) == (["VL"], ["V;1", "V;2"], ["V;2"])
+    encounters = pq.read_table(out / f"encounters.{fmt}") if fmt == "parquet" else None
+    if encounters is not None:
+        across = {r["id"]: r["across_rules"] for r in encounters.to_pylist()}
+        assert across == {"V;1": None, "V;2": ["freq_vl_quarter"]}
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    (first,) = [f for f in summary["findings"]["first"] if f["rule"] == "freq_vl_quarter"]
+    assert (first["encounter_ids"], first["excess_ids"]) == ("V;1;V;2", "V;2")
+    if fmt == "csv":
+        import csv
+
+        with (out / "findings.csv").open(encoding="utf-8", newline="") as handle:
+            flat = [r for r in csv.DictReader(handle) if r["rule"] == "freq_vl_quarter"]
+        assert [(r["code"], r["encounter_ids"], r["excess_ids"]) for r in flat] == [
+            ("VL", "V;1;V;2", "V;2")
+        ]
+        with (out / "encounters.csv").open(encoding="utf-8", newline="") as handle:
+            across = {r["id"]: r["across_rules"] for r in csv.DictReader(handle)}
+        assert across == {"V;1": "", "V;2": "freq_vl_quarter"}
+    if fmt == "jsonl":
+        lines = (out / "findings.jsonl").read_text(encoding="utf-8").splitlines()
+        flat = [r for r in map(json.loads, lines) if r["rule"] == "freq_vl_quarter"]
+        assert [(r["code"], r["encounter_ids"], r["excess_ids"]) for r in flat] == [
+            ("VL", "V;1;V;2", "V;2")
+        ]
