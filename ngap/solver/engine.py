@@ -50,6 +50,8 @@ ACTIVITY_OF_REFINED = {
 }
 PER_KM = ("IK", "IKM", "IKS")
 PLACES = ("office", "home", "institution", "tele")
+_DONE_DIMS = tuple((activity, f"done:{activity}") for activity in (*ACTIVITIES, *CCAM_ACTS))
+"""Each activity and the context dimension that says whether it was performed."""
 PARTITION_AFTER = 2
 """A (place, activities) shape seen this many times gets a grounding of its own."""
 REPEATED_LINE_RULE = "repeated_line"
@@ -63,6 +65,8 @@ PARTITION_AFTER_WHEN_FULL = 16
 grounding then costs another one, and grounding one costs as much as hundreds of solves, so
 only the shapes that recur earn one (the others are answered on their era's full grounding,
 the same answers, a little slower)."""
+SHAPE_CANDIDATES_KEPT = 4096
+"""Shapes whose candidate codes are remembered (a few hundred bytes each)."""
 DEFAULT_GROUNDING_BUDGET_MB = 256.0
 """Memory allowed to the groundings kept in a process (their estimated size, see
 ``grounding_bytes``); the least recently used are dropped beyond it and grounded again when
@@ -219,6 +223,9 @@ class Nomenclature:
         self._grounded_bytes = 0
         self._serials = count(1)
         self._shape_seen: Counter[tuple[str, frozenset[str]]] = Counter()
+        self._shape_candidates: dict[tuple[tuple[str, str], ...], dict[str, frozenset[str]]] = {}
+        """The codes each era can bill in a shape, kept when its grounding is dropped: making
+        it again then needs no full grounding."""
         self.answer_memo = answer_memo
         """Solver answers remembered (0: none).  The batch audit turns it on: its distinct
         situations share most sub-questions (the optimum of a context, one line of a claim)."""
@@ -231,12 +238,17 @@ class Nomenclature:
         return cls(catalogue, compute_eras(catalogue))
 
     # ----------------------------------------------------------------- groundings
-    def _kept(self, key: GroundingKey, build: Callable[[], GroundProgram]) -> GroundProgram:
+    def _kept(
+        self, key: GroundingKey, build: Callable[[], GroundProgram], *, use: bool = True
+    ) -> GroundProgram:
         """The grounding under ``key``, built if needed; least recently used ones are dropped
-        while the kept ones exceed the memory budget (never the one returned)."""
+        while the kept ones exceed the memory budget (never the one returned).  ``use=False``:
+        a look that does not count as a use (the eras' full groundings read for a new shape's
+        candidates: an era no encounter is of goes first when memory is short)."""
         program = self._groundings.get(key)
         if program is not None:
-            self._groundings.move_to_end(key)
+            if use:
+                self._groundings.move_to_end(key)
             return program
         program = build()
         program.serial = next(self._serials)
@@ -246,11 +258,7 @@ class Nomenclature:
         self._grounded_bytes += size
         dropped = False
         while self._grounded_bytes > self.grounding_budget and len(self._groundings) > 1:
-            # The era's full grounding goes last: every claim of a code that cannot be valid in
-            # its shape is judged on it, and it is the largest to ground again.
-            old = next((k for k in self._groundings if k[0] != "full" and k != key), None)
-            if old is None:
-                old = next(iter(self._groundings))
+            old = next(k for k in self._groundings if k != key)
             del self._groundings[old]
             self._grounded_bytes -= self._sizes.pop(old)
             dropped = True
@@ -269,13 +277,13 @@ class Nomenclature:
         """How many groundings are kept now."""
         return len(self._groundings)
 
-    def full_program(self, era: Era) -> GroundProgram:
+    def full_program(self, era: Era, *, use: bool = True) -> GroundProgram:
         """The rule base grounded for one era with every code (check mode).
 
         One grounding per era keeps each program small: a solve call costs time in proportion
         to the number of solver variables, and most atoms (prices, existence) depend on the era.
         """
-        return self._kept(("full", era.index), lambda: ground(self.catalogue, (era,)))
+        return self._kept(("full", era.index), lambda: ground(self.catalogue, (era,)), use=use)
 
     def optimise_program(
         self, era: Era, place: str, done: frozenset[str] | None = None
@@ -307,13 +315,18 @@ class Nomenclature:
         so that a claim of a code its era cannot bill is still judged on the full grounding,
         and the relevant dimensions are computed era by era (``_Rules.relevant_dims``).
         """
+        key = ("shape", place, done)
+        kept = self._groundings.get(key)
+        if kept is not None:  # asked for every encounter: no facts built when it is known
+            self._groundings.move_to_end(key)
+            return kept
         fixed = {"place": place}
-        for activity in (*ACTIVITIES, *CCAM_ACTS):
-            fixed[f"done:{activity}"] = "yes" if activity in done else "no"
-        return self._kept(("shape", place, done), lambda: self._ground_shape(fixed))
+        for activity, dim in _DONE_DIMS:
+            fixed[dim] = "yes" if activity in done else "no"
+        return self._kept(key, lambda: self._ground_shape(fixed))
 
     def _era_candidates(self, era: Era, fixed: dict[str, str]) -> frozenset[str]:
-        full = self.full_program(era)
+        full = self.full_program(era, use=False)
         lits = [full.ctx_literals[item] for item in fixed.items()]
         return frozenset(self._brave_bills(full, [*lits, -full.violated_literal]))
 
@@ -322,7 +335,13 @@ class Nomenclature:
         return ground(self.catalogue, (era,), fixed=fixed, candidates=candidates)
 
     def _ground_shape(self, fixed: dict[str, str]) -> GroundProgram:
-        by_era = {str(era.index): self._era_candidates(era, fixed) for era in self.eras}
+        shape = tuple(sorted(fixed.items()))
+        by_era = self._shape_candidates.get(shape)
+        if by_era is None:
+            by_era = {str(era.index): self._era_candidates(era, fixed) for era in self.eras}
+            if len(self._shape_candidates) >= SHAPE_CANDIDATES_KEPT:
+                self._shape_candidates.pop(next(iter(self._shape_candidates)))
+            self._shape_candidates[shape] = by_era
         candidates = frozenset().union(*by_era.values())
         return ground(
             self.catalogue, self.eras, fixed=fixed, candidates=candidates, candidates_by_era=by_era
@@ -986,12 +1005,13 @@ class Nomenclature:
     @staticmethod
     def _done_set(ctx: Context) -> frozenset[str] | None:
         done = []
-        for activity in (*ACTIVITIES, *CCAM_ACTS):
-            value = ctx.values.get(f"done:{activity}")
-            if value is None or isinstance(value, frozenset):
-                return None
+        values = ctx.values
+        for activity, dim in _DONE_DIMS:
+            value = values.get(dim)
             if value == "yes":
                 done.append(activity)
+            elif value != "no":  # unknown, or one of several values
+                return None
         return frozenset(done)
 
     @staticmethod
