@@ -3,6 +3,7 @@ them: neither may change an answer."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -186,3 +187,31 @@ def test_a_claim_of_a_code_its_era_cannot_bill_is_judged_on_the_full_grounding()
     assert ("shape", "office", frozenset({"prevention_checkup"})) in engine._groundings
     later = encounter.model_copy(update={"date": dt.date(2025, 3, 3)})
     assert engine.check(later, ["RDV"]).status == "conditional"  # on the patient's age
+
+
+def test_a_dimension_the_input_narrows_is_no_condition_on_any_grounding() -> None:
+    """An SNDS age in years leaves a few age bands.  A COE claim is judged first on the era's
+    full grounding (every dimension open), then on its shape's (where no rule reads the age):
+    both answers must give the same conditions, without "age in the bands the input allows"."""
+    engine = Nomenclature.load()
+    encounter = Encounter.model_validate(
+        {"date": "2024-01-10", "place": "office", "done": ["child_exam_certificate"]}
+    )
+    ctx = engine.context(encounter)
+    values = {k: v for k, v in ctx.values.items() if k != "exam_window"}
+    values["age"] = frozenset({"a1", "a2", "a3"})
+    ctx = dataclasses.replace(ctx, values=values)
+    judged_on: list[str] = []
+    claim_literals = engine._claim_literals
+
+    def recorded(*args: Any) -> Any:
+        program, lits, open_dims = claim_literals(*args)
+        judged_on.append("shape" if program.fixed else "full")
+        return program, lits, open_dims
+
+    engine._claim_literals = recorded  # type: ignore[method-assign]
+    for _ in range(3):
+        result = engine.check_context(ctx, encounter.done, ["COE"])
+        assert result.status == "conditional"
+        assert result.conditions == {"exam_window": ("coe",)}
+    assert judged_on[0] == "full" and judged_on[-1] == "shape"

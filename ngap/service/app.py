@@ -1,6 +1,6 @@
 """The web service: ``create_app()`` builds the FastAPI application.
 
-One ``Nomenclature.load()`` per worker process, at startup (and, by default, every era and place
+One ``Nomenclature.load()`` per worker process, at startup (and, by default, every era
 grounded then, so the first request is as fast as the others).  Requests larger than
 ``max_body_bytes`` are refused with 413, every solve runs under a time limit (503 beyond), bad
 input is a 4xx with the command line's message naming the field, and no response ever carries a
@@ -48,7 +48,7 @@ class Settings:
     solve_seconds: float | None = 10.0
     """Time limit of the solves of one request (503 beyond); None: no limit."""
     warm: bool = True
-    """Ground every era and place at startup (a few seconds) rather than on first use."""
+    """Ground every era at startup (a few seconds) rather than on first use."""
     cors_origins: tuple[str, ...] = ()
     """Origins allowed by CORS; empty: CORS off."""
 

@@ -800,8 +800,27 @@ class Nomenclature:
             return "valid", {}
         # For each open dimension, the values under which the claim can be valid.
         possible = self._possible_values(program, lits, open_dims, seen=seen)
-        conditions = {d: v for d, v in possible.items() if len(v) < len(program.dims[d])}
-        return "conditional", conditions
+        return "conditional", self._restrictions(program, lits, possible)
+
+    @staticmethod
+    def _restrictions(
+        program: GroundProgram, lits: list[int], possible: dict[str, tuple[str, ...]]
+    ) -> dict[str, tuple[str, ...]]:
+        """The conditions: for each open dimension, the values under which the claim can be
+        valid, where they are fewer than the values the encounter allows.  An input that
+        already narrows a dimension (an age known in years, so a few age bands) is not a
+        condition of the claim: whether the dimension was left open (the era's full grounding)
+        or fixed because nothing depends on it (a shape grounding), the answer is the same.
+        When no dimension narrows on its own (validity hangs on a combination of values), the
+        values are compared with the whole dimension instead."""
+        excluded = {-lit for lit in lits if lit < 0}
+        table = program.ctx_literals
+        narrowed = {
+            d: v
+            for d, v in possible.items()
+            if len(v) < sum(table[(d, x)] not in excluded for x in program.dims[d])
+        }
+        return narrowed or {d: v for d, v in possible.items() if len(v) < len(program.dims[d])}
 
     # ----------------------------------------------------------------- why not this code?
     def why_not(self, encounter: Encounter, code: str) -> WhyNotResult:
@@ -852,7 +871,7 @@ class Nomenclature:
         if valid:
             best = self._cotation(valid[-1], ctx, done)
             possible = self._possible_values(program, [*lits, bill], open_dims)
-            conditions = {d: v for d, v in possible.items() if len(v) < len(program.dims[d])}
+            conditions = self._restrictions(program, lits, possible)
             return answer("possible", best, conditions=conditions)
         models = self._solve(program, [*lits, bill], open_dims, opt_mode="opt")
         with_code = self._cotation(models[-1], ctx, done)
