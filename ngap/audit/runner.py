@@ -210,6 +210,11 @@ def load_manifest(path: Path) -> dict[str, Any]:
         raise _bad_manifest(path, "field 'chunk_rows' is not a whole number")
     if not isinstance(manifest.get("chunks"), dict):
         raise _bad_manifest(path, "field 'chunks' is not an object")
+    nulls = manifest.get("nulls", [])
+    if not isinstance(nulls, list) or not all(isinstance(n, str) for n in nulls):
+        raise _bad_manifest(path, "field 'nulls' is not a list of texts")
+    if not isinstance(manifest.get("today"), str | None):
+        raise _bad_manifest(path, "field 'today' is not a date")
     return manifest
 
 
@@ -277,7 +282,15 @@ def _open_manifest(settings: Settings, formats: list[str]) -> dict[str, Any]:
     inputs = [
         {**_fingerprint(p), "format": f} for p, f in zip(settings.inputs, formats, strict=True)
     ]
-    wanted = {"inputs": inputs, "chunk_rows": settings.chunk_rows}
+    # What decides the rows a chunk holds and how its cells read: a resumed audit must use the
+    # same, or its chunks would be cut or read two ways (an "NA" unknown in some, text in
+    # others; a date after --today refused in some only).
+    wanted = {
+        "inputs": inputs,
+        "chunk_rows": settings.chunk_rows,
+        "nulls": sorted(set(settings.nulls)),
+        "today": settings.today.isoformat() if settings.today else None,
+    }
     if path.exists():
         if not settings.resume:
             raise InputError(
@@ -286,11 +299,24 @@ def _open_manifest(settings: Settings, formats: list[str]) -> dict[str, Any]:
             )
         manifest = load_manifest(path)
         recorded = [{k: v for k, v in entry.items() if k != "rows"} for entry in manifest["inputs"]]
-        previous = {"inputs": recorded, "chunk_rows": manifest["chunk_rows"]}
+        previous = {
+            "inputs": recorded,
+            "chunk_rows": manifest["chunk_rows"],
+            "nulls": manifest.get("nulls", []),  # an audit begun before they were recorded
+            "today": manifest.get("today"),
+        }
         if previous != wanted:
+            changed = ", ".join(
+                {"inputs": "the inputs", "chunk_rows": "--chunk-rows", "nulls": "--null"}.get(
+                    key, "--today"
+                )
+                for key in wanted
+                if previous[key] != wanted[key]
+            )
             raise InputError(
-                f"{settings.out}: cannot resume, the inputs or the chunk size changed since the "
-                "interrupted run (same files, unchanged, and the same --chunk-rows are needed)"
+                f"{settings.out}: cannot resume, {changed} changed since the interrupted run "
+                "(the same files, unchanged, and the same --chunk-rows, --null and --today are "
+                "needed)"
             )
         manifest.pop("finished", None)
         return manifest

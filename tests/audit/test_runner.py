@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -56,8 +57,24 @@ def test_an_audit_directory_is_never_overwritten(tmp_path: Path) -> None:
     run_audit(Settings(inputs=inputs, out=tmp_path, report=False))
     with pytest.raises(InputError, match="already holds an audit"):
         run_audit(Settings(inputs=inputs, out=tmp_path, report=False))
-    with pytest.raises(InputError, match="cannot resume"):
+    with pytest.raises(InputError, match="cannot resume, --chunk-rows changed"):
         run_audit(Settings(inputs=inputs, out=tmp_path, resume=True, chunk_rows=3, report=False))
+
+
+def test_a_resume_reads_the_cells_as_the_interrupted_run(tmp_path: Path) -> None:
+    """--null and --today decide how a chunk's cells read: a resume that changes them would
+    leave chunks read two ways, so it is refused, naming what changed."""
+    inputs = [EXAMPLES / "encounters.csv"]
+    day = dt.date(2026, 11, 30)
+    run_audit(Settings(inputs=inputs, out=tmp_path, nulls=("NA",), today=day, report=False))
+    with pytest.raises(InputError, match="cannot resume, --null changed"):
+        run_audit(Settings(inputs=inputs, out=tmp_path, resume=True, today=day, report=False))
+    with pytest.raises(InputError, match="cannot resume, --today changed"):
+        run_audit(Settings(inputs=inputs, out=tmp_path, resume=True, nulls=("NA",), report=False))
+    resumed = run_audit(
+        Settings(inputs=inputs, out=tmp_path, resume=True, nulls=("NA",), today=day, report=False)
+    )
+    assert resumed.rows_out == 26
 
 
 def test_two_workers_give_the_same_rows(tmp_path: Path) -> None:
