@@ -11,6 +11,7 @@ import pytest
 
 from ngap import Encounter, Nomenclature
 from ngap.solver import program as program_module
+from ngap.solver.engine import shape_facts
 
 
 def _encounters() -> list[tuple[Encounter, list[str]]]:
@@ -131,15 +132,6 @@ def test_grounding_size_follows_the_grounding() -> None:
     assert engine.grounded_bytes >= full + shape
 
 
-def _shape_facts(place: str, done: frozenset[str]) -> dict[str, str]:
-    from ngap.model.vocabulary import ACTIVITIES, CCAM_ACTS
-
-    fixed = {"place": place}
-    for activity in (*ACTIVITIES, *CCAM_ACTS):
-        fixed[f"done:{activity}"] = "yes" if activity in done else "no"
-    return fixed
-
-
 @pytest.mark.parametrize(
     ("place", "done"),
     [
@@ -154,7 +146,7 @@ def test_a_shape_over_every_era_answers_as_the_eras_own_groundings(place: str, d
     engine = Nomenclature.load()
     shape = engine.shape_program(place, frozenset({done}))
     assert shape.candidates_by_era is not None and shape.relevant_by_era is not None
-    fixed = _shape_facts(place, frozenset({done}))
+    fixed = shape_facts(place, frozenset({done}))
     differ = set()
     for era in engine.eras:
         full = engine.full_program(era)

@@ -52,6 +52,17 @@ PER_KM = ("IK", "IKM", "IKS")
 PLACES = ("office", "home", "institution", "tele")
 _DONE_DIMS = tuple((activity, f"done:{activity}") for activity in (*ACTIVITIES, *CCAM_ACTS))
 """Each activity and the context dimension that says whether it was performed."""
+
+
+def shape_facts(place: str, done: frozenset[str]) -> dict[str, str]:
+    """The context a shape grounding fixes as facts: the place, and for every activity whether
+    it was performed."""
+    fixed = {"place": place}
+    for activity, dim in _DONE_DIMS:
+        fixed[dim] = "yes" if activity in done else "no"
+    return fixed
+
+
 PARTITION_AFTER = 2
 """A (place, activities) shape seen this many times gets a grounding of its own."""
 REPEATED_LINE_RULE = "repeated_line"
@@ -223,7 +234,7 @@ class Nomenclature:
         self._grounded_bytes = 0
         self._serials = count(1)
         self._shape_seen: Counter[tuple[str, frozenset[str]]] = Counter()
-        self._shape_candidates: dict[tuple[tuple[str, str], ...], dict[str, frozenset[str]]] = {}
+        self._shape_candidates: dict[tuple[str, frozenset[str]], dict[str, frozenset[str]]] = {}
         """The codes each era can bill in a shape, kept when its grounding is dropped: making
         it again then needs no full grounding."""
         self.answer_memo = answer_memo
@@ -315,15 +326,7 @@ class Nomenclature:
         so that a claim of a code its era cannot bill is still judged on the full grounding,
         and the relevant dimensions are computed era by era (``_Rules.relevant_dims``).
         """
-        key = ("shape", place, done)
-        kept = self._groundings.get(key)
-        if kept is not None:  # asked for every encounter: no facts built when it is known
-            self._groundings.move_to_end(key)
-            return kept
-        fixed = {"place": place}
-        for activity, dim in _DONE_DIMS:
-            fixed[dim] = "yes" if activity in done else "no"
-        return self._kept(key, lambda: self._ground_shape(fixed))
+        return self._kept(("shape", place, done), lambda: self._ground_shape(place, done))
 
     def _era_candidates(self, era: Era, fixed: dict[str, str]) -> frozenset[str]:
         full = self.full_program(era, use=False)
@@ -334,8 +337,9 @@ class Nomenclature:
         candidates = self._era_candidates(era, fixed)
         return ground(self.catalogue, (era,), fixed=fixed, candidates=candidates)
 
-    def _ground_shape(self, fixed: dict[str, str]) -> GroundProgram:
-        shape = tuple(sorted(fixed.items()))
+    def _ground_shape(self, place: str, done: frozenset[str]) -> GroundProgram:
+        fixed = shape_facts(place, done)
+        shape = (place, done)
         by_era = self._shape_candidates.get(shape)
         if by_era is None:
             by_era = {str(era.index): self._era_candidates(era, fixed) for era in self.eras}
