@@ -21,6 +21,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.fuzz_readers import (
+    DELIMITERS,
+    ENCOUNTER_NAMES,
+    HOSTILE_TEXT,
+    NOT_UTF8,
+    ODD_NAMES,
+    VALID,
+)
 from ngap.audit import readers
 from ngap.audit.core import Auditor
 from ngap.io import InputError
@@ -29,39 +37,6 @@ from ngap.solver.engine import Nomenclature
 STATUSES = {"valid", "conditional", "violation", "bad_input"}
 TODAY = dt.date(2025, 6, 30)
 FUZZ = settings(max_examples=100, deadline=None, derandomize=True)
-
-ENCOUNTER_NAMES = (
-    "id", "date", "time", "call_time", "place", "patient_age_years", "patient_birth_date",
-    "patient_birth_year", "done", "claimed", "travel_km", "circumstances_emergency",
-    "practitioner_sector", "practitioner_optam", "alsace_moselle", "patient_id",
-)
-ODD_NAMES = ("colour", "Ébauche", "", " id ", "_notes", "a\"b")
-VALID: dict[str, tuple[str, ...]] = {
-    "id": ("E1", "E2", "x-9"),
-    "date": ("2024-03-05", "2022-01-03", "2025-05-01", "2023-12-24"),
-    "time": ("10:15", "21:40", "0:05", "23:59:59"),
-    "call_time": ("21:10", ""),
-    "place": ("office", "home", "tele", "Office"),
-    "patient_age_years": ("45", "3", "0", "101"),
-    "patient_birth_date": ("2023-06-01", "1950-02-28"),
-    "patient_birth_year": ("1950", "2024"),
-    "done": ("consultation", "visit", "consultation;visit", "cso"),
-    "claimed": ("G", "G;MN", "VG;MD", "GS", "G+MU", "COE"),
-    "travel_km": ("0", "12.5"),
-    "circumstances_emergency": ("true", "false", "oui", "0"),
-    "practitioner_sector": ("1", "2", "2.0"),
-    "practitioner_optam": ("yes", "no"),
-    "alsace_moselle": ("true", "false"),
-    "patient_id": ("P1", "P2"),
-}
-HOSTILE_TEXT = (
-    "", " ", "nan", "NaN", "inf", "-inf", "-1", "-0", "1e400", "99999999999999999999", "1.5",
-    "2024-02-30", "2024-13-01", "0000-00-00", "9999-12-31", "1800-01-01", "2024-03-05T25:00",
-    "25:61", "24:00", "-5:00", "garbage", "ZZZ", "G;ZZZ", "g;mn", "NULL", "NA", "null", "true",
-    '"', '""', 'a"b', '5"', "a,b", "a;b", "a\tb", "a|b", "line\nbreak", "cr\rlf", "\r\n",
-    "é", "日本語", "\u2028", "\x00", "\ufeff", "\ufffd", "🩺",
-)
-NOT_UTF8 = (b"\xe9t\xe9", b"\xff", b"\x80", b"\xc3", b"\xed\xa0\x80", b"G\xa0;MN", b"\xfe\xff")
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +67,6 @@ def check_output(rows: list[dict[str, Any]], records: int) -> None:
 
 
 # ---------------------------------------------------------------------------------- CSV
-DELIMITERS = (",", ";", "\t", "|")
 _TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=6)
 
 
