@@ -888,8 +888,8 @@ def _flat(table: pa.Table) -> pa.Table:
 def _binary_as_text(table: pa.Table, problem: str | None) -> tuple[pa.Table, pa.Array | None]:
     """Binary columns as text; per row, the cells that are not UTF-8 (and ``problem``)."""
     errors: list[str | None] = [problem] * table.num_rows
-    columns = []
-    for name, column in zip(table.column_names, table.columns, strict=True):
+    # Columns replaced in place: a table whose every column was left out keeps its rows.
+    for index, (name, column) in enumerate(zip(table.column_names, table.columns, strict=True)):
         if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
             try:
                 column = column.cast(pa.string())
@@ -903,6 +903,5 @@ def _binary_as_text(table: pa.Table, problem: str | None) -> tuple[pa.Table, pa.
                         msg = f"{name}: bytes that are not UTF-8 ({error.reason})"
                         errors[i] = msg if errors[i] is None else f"{errors[i]}; {msg}"
                 column = pa.chunked_array([pa.array(decoded, pa.string())])
-        columns.append(column)
-    out = pa.table(columns, names=table.column_names)
-    return out, pa.array(errors, pa.string()) if any(errors) else None
+            table = table.set_column(index, name, column)
+    return table, pa.array(errors, pa.string()) if any(errors) else None

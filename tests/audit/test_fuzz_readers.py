@@ -365,6 +365,7 @@ EMPTY_LIST_DATE = pa.table({"date": pa.array([[]], pa.list_(pa.string()))})
 BINARY_NOT_UTF8 = pa.table({"id": pa.array([b"E1", b"\xff"]), "claimed": ["G", "G"]})
 STRUCT_DATE = pa.table({"id": ["E1"], "date": pa.array([{"y": 2024}]), "claimed": ["G"]})
 REPEATED = pa.Table.from_arrays([pa.array(["E1"]), pa.array(["E2"])], names=["id", "id"])
+ONLY_UNREADABLE = pa.table({"id": pa.nulls(2)})  # every column left out: the rows stay
 
 
 @FUZZ
@@ -372,6 +373,7 @@ REPEATED = pa.Table.from_arrays([pa.array(["E1"]), pa.array(["E2"])], names=["id
 @example(table=BINARY_NOT_UTF8, chunk_rows=1, group=1)
 @example(table=STRUCT_DATE, chunk_rows=1, group=1)
 @example(table=REPEATED, chunk_rows=1, group=1)
+@example(table=ONLY_UNREADABLE, chunk_rows=1, group=1)
 @given(table=parquet_tables(), chunk_rows=st.integers(1, 6), group=st.integers(1, 5))
 def test_parquet_every_row_out_once(
     auditor: Auditor, workdir: Path, table: pa.Table, chunk_rows: int, group: int
