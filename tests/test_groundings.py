@@ -207,3 +207,45 @@ def test_a_dimension_the_input_narrows_is_no_condition_on_any_grounding() -> Non
         assert result.status == "conditional"
         assert result.conditions == {"exam_window": ("coe",)}
     assert judged_on[0] == "full" and judged_on[-1] == "shape"
+
+
+def _possible_one_by_one(
+    engine: Nomenclature, program: Any, lits: list[int], open_dims: list[str]
+) -> dict[str, tuple[str, ...]]:
+    """The values of each open dimension under which the claim can be valid, one solve call
+    per value: the plain definition the single-call enumeration must agree with."""
+    violated = program.violated_literal
+    possible: dict[str, tuple[str, ...]] = {}
+    for dim in open_dims:
+        values = tuple(
+            value
+            for value in sorted(program.dims[dim])
+            if engine._solve(
+                program,
+                [*lits, -violated, program.ctx_literals[(dim, value)]],
+                open_dims,
+                opt_mode="ignore",
+                models=1,
+            )
+        )
+        if values:
+            possible[dim] = values
+    return possible
+
+
+def test_context_values_in_one_call_equal_one_solve_per_value(nomenclature: Nomenclature) -> None:
+    """``_possible_values`` enumerates the values some valid answer can take in one solve call
+    (a clause per model asks for a value not yet seen); it must find exactly the values that
+    a solve per value finds, on shape and full groundings, valid claims and violations."""
+    compared = 0
+    for enc, claimed in _encounters()[:24]:
+        ctx = nomenclature.context(enc)
+        for claim in (claimed, claimed[:1], [*claimed, "MN"]):
+            codes, _ = nomenclature.normalise_claim(claim)
+            program, lits, open_dims = nomenclature._claim_literals(ctx, codes)
+            if not open_dims:
+                continue
+            want = _possible_one_by_one(nomenclature, program, lits, open_dims)
+            assert nomenclature._possible_values(program, lits, open_dims) == want, (enc, claim)
+            compared += 1
+    assert compared >= 20

@@ -137,7 +137,8 @@ OUTPUT_COLUMNS: dict[str, str] = {
     "lines": "Per claimed line: code:verdict[:condition], ';'-separated "
     "(verdict valid | conditional | invalid).",
     "claimed_cents": "Total of the claim at the rules of its date (opposable rate).",
-    "optimal_cents": "Total of the best legitimate cotation for what was done.",
+    "optimal_cents": "Total of the best legitimate cotation for what was done; empty when "
+    "nothing shows what was done (activities not given, and no claimed code records one).",
     "difference_cents": "claimed - optimal: > 0 over-coding, < 0 under-coding.",
     "difference_certain_cents": "The part of the difference that holds whatever the unknown "
     "context: all of it when the optimum assumed nothing, and any over-coding (claimed above "

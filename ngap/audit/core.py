@@ -136,11 +136,21 @@ class Auditor:
         self.deriver = ContextDeriver(
             self.nomenclature.eras, tuple(catalogue.codes), today or clock.today()
         )
+        self._recording: frozenset[str] | None = None
         self.memo: OrderedDict[RowKey, Verdict] = OrderedDict()
         self.memo_size = memo_size
         self.cache = cache
         self.solved = 0
         self.hits = 0
+
+    @property
+    def recording(self) -> frozenset[str]:
+        """Codes a claim records an activity with (``needs_done``): a claim of one of them
+        shows something was done, even when the activities are not given.  Read from the rule
+        base when first needed (an input with activities never asks)."""
+        if self._recording is None:
+            self._recording = frozenset(self.nomenclature.required_activities())
+        return self._recording
 
     # ------------------------------------------------------------------ one situation
     def judge(self, key: RowKey, day: dt.date | None, sessions_known: bool = True) -> Verdict:
@@ -172,8 +182,19 @@ class Auditor:
         done: tuple[str, ...] = key[-2] or ()
         claimed: tuple[str, ...] = key[-1]
         engine = self.nomenclature
+        # Nothing known of what was done, and nothing claimed that records an activity (an
+        # SNDS encounter of a lone IK or MM line, or whose lines all map to no code): an optimum
+        # would be the dearest cotation of any activities at all (burns, CCAM acts, night
+        # visits), money nothing shows was earned, which would swell the audit's under-coding
+        # "if the context allowed"; it is also the costliest solve there is (seconds, every
+        # dimension open).  The claim is judged; the optimum and the difference stay empty.
+        optimum = key[-2] is not None or any(c in self.recording for c in claimed)
+        if not claimed and not optimum:
+            return _nothing_claimed(str(ctx.era.index))
         try:
-            result = engine.check_context(ctx, done, claimed, sessions_known=sessions_known)
+            result = engine.check_context(
+                ctx, done, claimed, sessions_known=sessions_known, optimum=optimum
+            )
         except UnknownCodeError as error:  # pre-validated; kept as a safety net
             return _bad(str(error))
         return self._verdict(ctx, done, result)
@@ -478,6 +499,12 @@ def _from_json(data: Any) -> Verdict | None:
         return None
     return Verdict(**{**data, **{n: tuple(data[n]) for n in ("line_codes", "line_cents",
                                                               "line_records")}})
+
+
+def _nothing_claimed(era: str) -> Verdict:
+    """Nothing claimed and no activity known: no rule can be broken, no cotation to compare
+    with (see ``Auditor._solve``)."""
+    return Verdict("valid", era, "", "", "", "", "", "", 0, None, None, "", None, (), ())
 
 
 def _bad(reason: str) -> Verdict:

@@ -188,7 +188,7 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 def _run_solve(
     control: clingo.Control,
     assumptions: list[int],
-    on_model: Callable[[clingo.Model], None],
+    on_model: Callable[[clingo.Model], bool | None],
 ) -> None:
     """``control.solve``, interrupted at the deadline of ``time_limit`` when one is set."""
     deadline = _DEADLINE.get()
@@ -241,6 +241,7 @@ class Nomenclature:
         """Solver answers remembered (0: none).  The batch audit turns it on: its distinct
         situations share most sub-questions (the optimum of a context, one line of a claim)."""
         self._answers: OrderedDict[tuple[object, ...], list[_Model]] = OrderedDict()
+        self._braves: OrderedDict[tuple[object, ...], frozenset[tuple[str, str]]] = OrderedDict()
         self._last_context: dict[int, tuple[Context, list[int], list[str]]] = {}
 
     @classmethod
@@ -486,14 +487,17 @@ class Nomenclature:
                 for code in dict.fromkeys(repeats)
             )
             violations = tuple(sorted(result.violations + found, key=lambda v: (v.rule, v.codes)))
-            optimal_total = result.optimal.total_cents if result.optimal else 0
             return replace(
                 result,
                 claimed=claimed,
                 status="violation",
                 violations=violations,
                 conditions={},
-                difference_cents=claimed.total_cents - optimal_total,
+                difference_cents=(
+                    None
+                    if result.optimal is None
+                    else claimed.total_cents - result.optimal.total_cents
+                ),
             )
         dim, values = SEPARATE_SESSIONS
         optimal = result.optimal
@@ -569,6 +573,8 @@ class Nomenclature:
         live = {p.serial for p in self._groundings.values()}
         for key in [k for k in self._answers if k[0] not in live]:
             del self._answers[key]
+        for key in [k for k in self._braves if k[0] not in live]:
+            del self._braves[key]
 
     # ----------------------------------------------------------------- building answers
     def _cotation(self, model: _Model, ctx: Context, done: Sequence[str]) -> Cotation:
@@ -714,11 +720,14 @@ class Nomenclature:
         claimed: Sequence[str],
         *,
         sessions_known: bool = True,
+        optimum: bool = True,
     ) -> CheckResult:
         """``check`` for an already derived context (the batch audit derives its own).
 
         ``sessions_known=False`` when the input cannot tell one session from several (claim
         lines grouped by day): a repeated code is then conditional, not a violation.
+        ``optimum=False``: the claim alone, with no optimum and no difference (the batch audit,
+        when nothing shows what was done).
         """
         codes, replaced = self.normalise_claim(claimed)
         program, lits, open_dims = self._claim_literals(ctx, codes)
@@ -733,8 +742,8 @@ class Nomenclature:
             status = "valid"
         else:
             status, conditions = self._conditions(program, lits, open_dims, best.assumed)
-        optimum = self.optimise_context(ctx, done).best
-        diff = cotation.total_cents - optimum.total_cents
+        best_cotation = self.optimise_context(ctx, done).best if optimum else None
+        diff = None if best_cotation is None else cotation.total_cents - best_cotation.total_cents
         result = CheckResult(
             ctx.day,
             str(ctx.era),
@@ -742,7 +751,7 @@ class Nomenclature:
             status,
             violations,
             conditions,
-            optimum,
+            best_cotation,
             diff,
             replaced,
         )
@@ -977,31 +986,62 @@ class Nomenclature:
         seen: Mapping[str, str] | None = None,
     ) -> dict[str, tuple[str, ...]]:
         """For each dimension of ``only`` (default: the open ones), the values under which some
-        model of ``lits`` has no violation.  Every model found shows a value of each open
-        dimension at once, so only values not yet shown need a solve of their own."""
-        violated = program.violated_literal
-        table = program.ctx_literals
+        model of ``lits`` has no violation.
+
+        One solve call enumerates them (``_context_values``); ``seen``, the open context of a
+        valid model already found, is among them anyway.
+        """
         wanted = list(only) if only is not None else list(open_dims)
         possible: dict[str, set[str]] = {dim: set() for dim in wanted}
-        for dim, value in (seen or {}).items():  # one valid model already found
+        for dim, value in (seen or {}).items():
             if dim in possible:
                 possible[dim].add(value)
-        for dim in wanted:
-            for value in program.dims[dim]:
-                if value in possible[dim]:
-                    continue
-                found = self._solve(
-                    program,
-                    [*lits, -violated, table[(dim, value)]],
-                    open_dims,
-                    opt_mode="ignore",
-                    models=1,
-                )
-                if found:
-                    for shown_dim, shown in found[0].assumed.items():
-                        if shown_dim in possible:
-                            possible[shown_dim].add(shown)
+        assumptions = [*lits, -program.violated_literal]
+        for dim, value in self._context_values(program, assumptions, tuple(wanted)):
+            possible[dim].add(value)
         return {d: tuple(sorted(v)) for d, v in possible.items() if v}
+
+    def _context_values(
+        self, program: GroundProgram, assumptions: list[int], dims: tuple[str, ...]
+    ) -> frozenset[tuple[str, str]]:
+        """The values of ``dims`` true in some model of ``assumptions``: their brave
+        consequences, in one solve call.
+
+        Each model found adds a clause for the rest of the call: some value not yet seen must
+        hold in the next one, so the call ends after at most one model per value (and one
+        failed search), where asking for each value on its own cost a solve call per value:
+        a dozen for a few open dimensions, hundreds for an encounter with nothing known.
+        clasp's own brave enumeration cannot serve: it reads consequences over the shown atoms
+        only, and the context is not shown (no answer reads it).  Remembered with the other
+        answers of the grounding.
+        """
+        key: tuple[object, ...] | None = None
+        if self.answer_memo:
+            key = (program.serial, "context_values", dims, tuple(assumptions))
+            known = self._braves.get(key)
+            if known is not None:
+                self._braves.move_to_end(key)
+                return known
+        _configure(program, ("auto", "ignore", "0", "no"))
+        table = program.ctx_literals
+        unseen = {table[(d, v)]: (d, v) for d in dims for v in program.dims[d]}
+        found: set[tuple[str, str]] = set()
+
+        def on_model(model: clingo.Model) -> bool:
+            for lit in [lit for lit in unseen if model.is_true(lit)]:
+                found.add(unseen.pop(lit))
+            if not unseen:
+                return False  # every value seen: nothing left to look for
+            model.context.add_clause(list(unseen))  # the next model shows a new value
+            return True
+
+        _run_solve(program.control, assumptions, on_model)
+        answer = frozenset(found)
+        if key is not None:
+            self._braves[key] = answer
+            if len(self._braves) > self.answer_memo:
+                self._braves.popitem(last=False)
+        return answer
 
     def _program_for(self, ctx: Context) -> GroundProgram:
         """The smallest grounding that answers for this encounter's shape.

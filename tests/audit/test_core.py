@@ -152,3 +152,35 @@ def test_reference_traps_in_bulk(auditor: Auditor) -> None:
     assert out["mhp"]["rules"] == "genuine_emergency"
     assert out["mhp"]["lines"] == "G:valid;MN:invalid"
     assert out["mhp"]["optimal_cents"] == 3000 + 500
+
+
+def _table(rows: list[dict[str, str | None]]) -> RawBatch:
+    names = sorted({k for r in rows for k in r})
+    return RawBatch("t", 1, pa.table({n: [r.get(n) for r in rows] for n in names}))
+
+
+def test_no_optimum_when_nothing_shows_what_was_done(auditor: Auditor) -> None:
+    """An empty claim, or a lone IK or MM line, with the activities unknown: the claim is judged
+    and no optimum is invented (it would be the dearest cotation of any activities at all)."""
+    base = {"date": "2024-03-05", "place": "home", "patient_age_years": "50"}
+    rows = auditor.audit(
+        _table(
+            [
+                {**base, "id": "empty", "claimed": ""},
+                {**base, "id": "ik", "claimed": "IK", "travel_km": "4"},
+                {**base, "id": "mm", "claimed": "MM"},
+                {**base, "id": "vg", "claimed": "VG"},  # records a visit: optimum as before
+            ]
+        )
+    ).to_pylist()
+    by_id = {r["id"]: r for r in rows}
+    empty = by_id["empty"]
+    assert (empty["status"], empty["claimed_cents"], empty["optimal_cents"]) == ("valid", 0, None)
+    assert empty["difference_cents"] is None and empty["difference_if_context_cents"] is None
+    for name in ("ik", "mm"):
+        row = by_id[name]
+        assert row["status"] == "violation", row  # IK and MM need a visit or consultation
+        assert row["optimal_cents"] is None and row["difference_cents"] is None
+        assert row["optimum_assumes"] == ""
+    visit = by_id["vg"]
+    assert visit["optimal_cents"] is not None and visit["optimal_cents"] >= visit["claimed_cents"]
