@@ -187,19 +187,26 @@ def _either(fn: Callable[[bool], Any], alsace: bool | None) -> Value:
 
 @lru_cache(maxsize=8192)
 def _year_only(year: int, on: dt.date) -> tuple[Value, Value]:
-    """Age band and exam window when only the birth year is known: the set over that year."""
+    """Age band and exam window when only the birth year is known: the set over that year.
+
+    Every birth date of the year is tried, column-wise: the band and the window depend only on
+    the completed months and the days of age (capped where no threshold lies beyond), so a
+    year's 366 birth dates come down to a few dozen distinct ages to look up.
+    """
     first = dt.date(year, 1, 1)
     last = min(dt.date(year, 12, 31), on)
     if first > on:
         return None, None
-    from ngap.model.child_exams import age_band, exam_window
+    from ngap.model.child_exams import age_band_of, exam_window_of
 
-    days = (last - first).days
-    samples = [first + dt.timedelta(days=d) for d in range(days + 1)]
-    if (on - last).days > 18 * 366:  # no child exam can be concerned: the bounds decide the band
-        samples = [first, last]
-    bands = {age_band(b, on) for b in samples}
-    windows = {exam_window(b, on) for b in samples}
+    births = np.arange((first - EPOCH).days, (last - EPOCH).days + 1, dtype=np.int64)
+    on_days = np.full(len(births), (on - EPOCH).days, dtype=np.int64)
+    months = np.minimum(_completed_months(births, on_days), _MAX_MONTHS).tolist()
+    days = np.minimum(on_days - births, _MAX_DAYS).tolist()
+    ages = set(zip(months, days, strict=True))
+    calendar_2025 = on >= CALENDAR_2025
+    bands = {age_band_of(m, d) for m, d in ages}
+    windows = {exam_window_of(m, d, calendar_2025) for m, d in ages}
 
     def one(values: set[str]) -> Value:
         return next(iter(values)) if len(values) == 1 else frozenset(values)
@@ -429,12 +436,17 @@ class ContextDeriver:
         self, rows: np.ndarray, year: Coded, date: Coded, bands: np.ndarray, windows: np.ndarray
     ) -> None:
         packed = year.codes.astype(np.int64) * (len(date.values) + 1) + date.codes
-        for key in np.unique(packed[rows]).tolist():
+        where = np.flatnonzero(rows)
+        keys, inverse = np.unique(packed[where], return_inverse=True)
+        band_of = np.empty(len(keys), dtype=bands.dtype)
+        window_of = np.empty(len(keys), dtype=windows.dtype)
+        for i, key in enumerate(keys.tolist()):
             y, d = divmod(key, len(date.values) + 1)
             band, window = _year_only(int(year.values[y]), date.values[d])
-            mask = rows & (packed == key)
-            bands[mask] = self.interners["age"].code(band)
-            windows[mask] = self.interners["exam_window"].code(window)
+            band_of[i] = self.interners["age"].code(band)
+            window_of[i] = self.interners["exam_window"].code(window)
+        bands[where] = band_of[inverse.reshape(-1)]
+        windows[where] = window_of[inverse.reshape(-1)]
 
     # ------------------------------------------------------------------ key -> Context
     def context_of(self, key: RowKey, day: dt.date | None = None) -> Context:

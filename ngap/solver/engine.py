@@ -38,6 +38,7 @@ from ngap.solver.results import (
     WhyNotResult,
     euros,
 )
+from ngap.solver.truth import true_literals
 
 ACTIVITY_OF_REFINED = {
     "cso": "CSO",
@@ -358,7 +359,8 @@ class Nomenclature:
 
         def on_model(model: clingo.Model) -> None:
             found.clear()
-            found.update(c for c, lit in program.bill_literals.items() if model.is_true(lit))
+            true = set(true_literals(model, program.bill_literals.values()))
+            found.update(c for c, lit in program.bill_literals.items() if lit in true)
 
         _run_solve(program.control, assumptions, on_model)
         return found
@@ -543,15 +545,14 @@ class Nomenclature:
         _configure(program, wanted)
         found: list[_Model] = []
         table = program.ctx_literals
+        open_literals = {
+            table[(dim, value)]: (dim, value) for dim in open_dims for value in program.dims[dim]
+        }
 
         def on_model(model: clingo.Model) -> None:
             if opt_mode == "optN" and model.cost and not model.optimality_proven:
                 return  # an intermediate model on the way to the optimum
-            assumed = {}
-            for dim in open_dims:
-                for value in program.dims[dim]:
-                    if model.is_true(table[(dim, value)]):
-                        assumed[dim] = value
+            assumed = dict(open_literals[lit] for lit in true_literals(model, open_literals))
             found.append(
                 _Model(
                     list(model.symbols(shown=True)),
@@ -1028,7 +1029,7 @@ class Nomenclature:
         found: set[tuple[str, str]] = set()
 
         def on_model(model: clingo.Model) -> bool:
-            for lit in [lit for lit in unseen if model.is_true(lit)]:
+            for lit in true_literals(model, list(unseen)):
                 found.add(unseen.pop(lit))
             if not unseen:
                 return False  # every value seen: nothing left to look for

@@ -180,3 +180,28 @@ def test_birth_year_only_gives_the_bands_of_that_year(deriver: ContextDeriver) -
     assert isinstance(infant, frozenset) and {"coe", "mandatory"} <= infant
     assert keys.tables[window][keys.matrix[1, window]] == "none"
     assert isinstance(keys.tables[age][keys.matrix[1, age]], str)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    on=st.dates(min_value=dt.date(2022, 1, 1), max_value=dt.date(2026, 12, 1)),
+    back=st.integers(min_value=0, max_value=25),
+)
+def test_birth_year_sets_equal_every_birth_date_of_the_year(on: dt.date, back: int) -> None:
+    """The column-wise sets of bands and windows over a birth year are those of every birth
+    date of that year, one by one (``age_band``, ``exam_window``)."""
+    from ngap.audit.contexts import _year_only
+    from ngap.model.child_exams import age_band, exam_window
+
+    year = on.year - back
+    births = [
+        dt.date(year, 1, 1) + dt.timedelta(days=d)
+        for d in range((min(dt.date(year, 12, 31), on) - dt.date(year, 1, 1)).days + 1)
+    ]
+    bands = {age_band(b, on) for b in births}
+    windows = {exam_window(b, on) for b in births}
+
+    def one(values: set[str]) -> object:
+        return next(iter(values)) if len(values) == 1 else frozenset(values)
+
+    assert _year_only(year, on) == (one(bands), one(windows))
