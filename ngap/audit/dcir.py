@@ -8,12 +8,17 @@ claimed night majoration as "valid only if the act was urgent and at night", not
 Reading
     CSV (delimiter sniffed from the header: ``;`` as in SNDS exports, ``,``, tab or ``|``) or
     Parquet (suffix ``.parquet`` / ``.pq``), every column read as text, by an in-process DuckDB
-    connection that scans, groups and sorts the file and hands the encounters over in Arrow batches
-    of ``chunk_rows``: the file is never loaded whole into Python.  A CSV that is not valid UTF-8 is
+    connection that scans, groups and sorts the file and hands the encounters over in batches of
+    ``chunk_rows``: the file is never loaded whole into Python.  A file of ``SPLIT_LINES`` lines
+    or more is grouped in pieces, in memory that does not grow with the file: one pass writes its
+    lines to temporary Parquet files by a hash of their encounter key, each piece is grouped
+    alone and the pieces' encounters are merged by first line (the same encounters, in the same
+    order, as one query gives).  A CSV that is not valid UTF-8 is
     read as Latin-1 (through a temporary UTF-8 copy: DuckDB's own Latin-1 refuses the bytes
     0x80-0x9F that Windows-1252 files hold), and every encounter says so in its notes.  A record
     with fewer fields than the header is padded with empty cells; one with more is a bad line.  A
-    record may hold quoted line breaks and be up to ``MAX_RECORD_BYTES`` long.  Required
+    record may hold quoted line breaks and be up to ``MAX_RECORD_BYTES`` long (a file with a
+    record longer than ``RECORD_BYTES`` is scanned a second time, with larger buffers).  Required
     columns: BEN_NIR_PSA, BEN_RNG_GEM, PFS_EXE_NUM, EXE_SOI_DTD, PRS_NAT_REF, PRS_ACT_QTE (a file
     without one of them raises ``InputError``); every other column below is optional (absent = not
     recorded).  Cell texts declared to mean unknown (``--null NA``) are empty cells, compared as
@@ -105,10 +110,13 @@ import codecs
 import csv
 import datetime as dt
 import functools
+import heapq
+import itertools
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -155,6 +163,29 @@ OVERFLOW_PREFIX = "__ngap_overflow_"
 MAX_RECORD_BYTES = 1 << 26
 """A CSV record (one line, or the lines a quote left open holds together) longer than this
 refuses the file, naming its line.  DuckDB's own limit (2 MB) refused it for one long cell."""
+RECORD_BYTES = 1 << 20
+"""The longest record the first scan of a CSV takes; a file with a longer one is scanned again
+with ``MAX_RECORD_BYTES``.  DuckDB reads a CSV in buffers of 16 times its longest record unless
+told otherwise, capped only by the file size: with 64 MiB records the buffer grew with the file
+(a 90 MB extract went past the memory cap)."""
+BUFFER_BYTES = 1 << 23
+"""DuckDB's CSV buffer for the first scan (at least ``RECORD_BYTES``; the scan of a file with
+longer records reads buffers of ``MAX_RECORD_BYTES``)."""
+SPLIT_LINES = 1 << 17
+"""Lines from which a file is grouped piece by piece (``_scan_pieces``) rather than in one
+query, whose memory grows with the file and is held while the encounters are built: 131 072
+lines, about 15 MB of an extract with the columns of ``examples/audit/dcir_sample.csv``."""
+PIECE_LINES = 1 << 17
+"""Lines per piece when a file is grouped piece by piece (a piece is grouped as a file of
+``SPLIT_LINES`` lines would be)."""
+LINE_BYTES = 128
+"""A CSV counts as at least its size divided by this many lines: long cells take memory as
+lines do."""
+MERGE_ROWS = 256
+"""Encounters per batch of a grouped piece, the batch read at once from each piece while the
+pieces are merged: the merge holds one batch per piece."""
+MERGE_SLICE = 32
+"""Encounters of a batch turned into Python values at once while the pieces are merged."""
 MAX_DIGITS = 12
 """Numbers of more digits are no quantity, code or amount of a claim line: read as unusable."""
 MAX_REPEAT = 10
@@ -304,6 +335,9 @@ class _Source:
     text: frozenset[str] | None = None
     """The columns stored as text (Parquet): only a text cell can be a null sentinel, as in the
     encounter tables; None for a CSV, whose cells are all text."""
+    long_records: bool = False
+    """Scan with records of up to ``MAX_RECORD_BYTES`` (and buffers as large), not
+    ``RECORD_BYTES``: the first scan met a longer record."""
 
     def scan(self, encoding: str) -> str:
         """The DuckDB table function that reads the file, every column as text.
@@ -316,12 +350,16 @@ class _Source:
             return f"read_parquet({path})"
         names = [*self.header, *(f"{OVERFLOW_PREFIX}{i}" for i in range(1, OVERFLOW + 1))]
         columns = "{" + ", ".join(f"{_sql_text(n)}: 'VARCHAR'" for n in names) + "}"
+        record, buffer = (
+            (MAX_RECORD_BYTES, MAX_RECORD_BYTES) if self.long_records
+            else (RECORD_BYTES, BUFFER_BYTES)
+        )
         return (
             f"read_csv({path}, delim={_sql_text(self.delimiter)}, header=false, "
             f"skip={self.skip + 1}, auto_detect=false, columns={columns}, "
             f"quote='\"', escape='\"', comment='', null_padding=true, "
-            f"strict_mode=false, parallel=false, max_line_size={MAX_RECORD_BYTES}, "
-            f"encoding={_sql_text(encoding)})"
+            f"strict_mode=false, parallel=false, max_line_size={record}, "
+            f"buffer_size={buffer}, encoding={_sql_text(encoding)})"
         )
 
 
@@ -415,8 +453,9 @@ def _open(path: Path, nulls: tuple[str, ...] = ()) -> _Source | None:
     return _Source(path, parquet, delimiter, found, skip, header, nulls=nulls, text=text)
 
 
-def _query(source: _Source, encoding: str) -> str:
-    """Group the lines into encounters; a line with an incomplete or impossible key stays alone."""
+def _keyed(source: _Source, encoding: str) -> str:
+    """Number and date the lines (CTE ``keyed``); a line with an incomplete or impossible key,
+    or with more fields than the header, is ``lonely``: it forms a group of its own."""
 
     def col(name: str) -> str:
         actual = source.names.get(name)
@@ -435,7 +474,6 @@ def _query(source: _Source, encoding: str) -> str:
 
     offset = 0 if source.parquet else 1 + source.skip
     formats = "[" + ", ".join(_sql_text(f) for f in DATE_FORMATS) + "]"
-    fields = ", ".join(f"{c.lower()} := {c.lower()}" for c in (*REQUIRED, *OPTIONAL, "OVERFLOW"))
     columns = ", ".join(f"{col(c)} AS {c.lower()}" for c in (*REQUIRED, *OPTIONAL))
     overflow = "FALSE" if source.parquet else (
         "(" + " OR ".join(
@@ -461,61 +499,238 @@ def _query(source: _Source, encoding: str) -> str:
                        OR day > CAST($today AS DATE)) AS lonely
             FROM dated
         )
+    """
+
+
+def _grouped(lines: str) -> str:
+    """The lines of ``lines`` (the columns of ``keyed``) grouped into encounters, ordered by
+    their first line; a lonely line stays alone.
+
+    An encounter's lines are sorted after they are gathered (``list_sort``: a struct sorts by
+    its first field, the line number, unique), not by an ordered aggregate
+    (``list(... ORDER BY line)``), which keeps a sorting state per group: grouping the lines of
+    a 20 MB extract took 164 MB this way and went past the 256 MB cap that way.
+    """
+    fields = ", ".join(f"{c.lower()} := {c.lower()}" for c in (*REQUIRED, *OPTIONAL, "OVERFLOW"))
+    return f"""
         SELECT ben_nir_psa, ben_rng_gem, pfs_exe_num, day, bool_or(lonely) AS lonely,
                min(line) AS first_line,
-               list(struct_pack(line := line, {fields}) ORDER BY line) AS lines
-        FROM keyed
+               list_sort(list(struct_pack(line := line, {fields}))) AS lines
+        FROM {lines}
         GROUP BY ben_nir_psa, ben_rng_gem, pfs_exe_num, day, CASE WHEN lonely THEN line END
         ORDER BY first_line
     """
 
 
-def _reader(
-    con: duckdb.DuckDBPyConnection, source: _Source, encoding: str, chunk_rows: int, today: dt.date
-) -> pa.RecordBatchReader:
+def _query(source: _Source, encoding: str) -> str:
+    """Group the lines into encounters in one query."""
+    return _keyed(source, encoding) + _grouped("keyed")
+
+
+def _pieces_query(source: _Source, encoding: str, pieces: int) -> str:
+    """The keyed lines, each with its ``piece``: a hash of its encounter key, so that all the
+    lines of an encounter go to one piece; a lonely line, a group of its own, by its number."""
+    return _keyed(source, encoding) + f"""
+        SELECT *, CASE WHEN lonely THEN line % {pieces}
+                       ELSE CAST(hash(ben_nir_psa, ben_rng_gem, pfs_exe_num, day) % {pieces}
+                                 AS BIGINT)
+                  END AS piece
+        FROM keyed
+    """
+
+
+def _params(source: _Source, today: dt.date) -> dict[str, Any]:
     params: dict[str, Any] = {"today": today.isoformat()}
     if source.nulls:
         params.update(nulls=sorted(set(source.nulls)), blank=WHITESPACE)
-    relation = con.sql(_query(source, encoding), params=params)
+    return params
+
+
+def _line_count(con: duckdb.DuckDBPyConnection, source: _Source, breaks: int) -> int:
+    """The lines a file counts as, to choose how it is grouped: a Parquet file's rows; a CSV's
+    line breaks (``breaks``), or its size divided by ``LINE_BYTES`` if more."""
+    if not source.parquet:
+        return max(breaks, (source.copy or source.path).stat().st_size // LINE_BYTES)
+    ((rows,),) = con.execute(f"SELECT count(*) FROM {source.scan('utf-8')}").fetchall()
+    return int(rows)
+
+
+def _piece_count(lines: int) -> int:
+    """1 (one query) under ``SPLIT_LINES``, else pieces of at most about ``PIECE_LINES``."""
+    if lines < SPLIT_LINES:
+        return 1
+    return max(2, -(-lines // max(PIECE_LINES, 1)))
+
+
+Groups = Generator[list[dict[str, Any]], None, None]
+"""Encounter groups (the columns of ``_grouped``, as Python values) in lists of ``chunk_rows``,
+by first line."""
+
+
+@dataclass
+class _Scan:
+    """A scan that ran: its groups, the notes every encounter carries, and what to release when
+    the groups are read or abandoned (the connection streaming them, the copy, the pieces)."""
+
+    groups: Groups
+    notes: list[str]
+    source: _Source
+    con: duckdb.DuckDBPyConnection | None = None
+    workdir: Path | None = None
+
+    def close(self) -> None:
+        try:
+            self.groups.close()
+            if self.con is not None:
+                self.con.close()
+        finally:
+            _drop_copy(self.source)
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _chunks(groups: Iterator[dict[str, Any]], size: int) -> Groups:
+    while chunk := list(itertools.islice(groups, size)):
+        yield chunk
+
+
+def _rows(batches: Iterable[pa.RecordBatch], size: int = 0) -> Iterator[dict[str, Any]]:
+    """The rows of ``batches`` as dicts, converted ``size`` at a time (0: a batch at a time)."""
+    for batch in batches:
+        step = size or batch.num_rows
+        for start in range(0, batch.num_rows, step):
+            yield from batch.slice(start, step).to_pylist()
+
+
+def _arrow_reader(relation: duckdb.DuckDBPyRelation, size: int) -> pa.RecordBatchReader:
     if hasattr(relation, "to_arrow_reader"):
-        return relation.to_arrow_reader(chunk_rows)
-    return relation.fetch_record_batch(chunk_rows)
+        return relation.to_arrow_reader(size)
+    return relation.fetch_record_batch(size)
 
 
-def _first_batches(
-    source: _Source, chunk_rows: int, today: dt.date
-) -> tuple[duckdb.DuckDBPyConnection, Iterator[pa.RecordBatch], list[str], _Source]:
-    """Run the grouping (the whole scan happens before the first batch).
+def _scan_whole(
+    con: duckdb.DuckDBPyConnection, source: _Source, chunk_rows: int, today: dt.date,
+    notes: list[str],
+) -> _Scan:
+    """Group the whole file in one query (the scan runs before the first batch comes)."""
+    reader = _arrow_reader(
+        con.sql(_query(source, "utf-8"), params=_params(source, today)), chunk_rows
+    )
+    try:
+        first = reader.read_next_batch()
+    except StopIteration:
+        return _Scan(_chunks(iter(()), chunk_rows), notes, source, con)
+    groups = _rows(itertools.chain([first], reader))
+    return _Scan(_chunks(groups, chunk_rows), notes, source, con)
 
-    Returns the source actually scanned, which may name a temporary copy of the file that the
-    caller deletes when done: a UTF-8 copy of a CSV that is not UTF-8, or an ASCII copy when
-    DuckDB refuses valid UTF-8 (with ``strict_mode`` off, its parser fails on a character
-    outside ASCII right after a closing quote, as in ``"0"é``: a stray quote is enough).
+
+_PIECE_IPC = pa.ipc.IpcWriteOptions(compression="lz4", use_threads=False)
+
+
+def _scan_pieces(
+    con: duckdb.DuckDBPyConnection, source: _Source, chunk_rows: int, today: dt.date,
+    notes: list[str], pieces: int,
+) -> _Scan:
+    """Group the file piece by piece, in memory that does not grow with the file.
+
+    One streaming pass writes the keyed lines to ``pieces`` Parquet files by a hash of their
+    encounter key (``_pieces_query``).  Each piece is then grouped alone, as ``_query`` groups
+    a whole file, and its groups, ordered by first line, are written to an Arrow stream file in
+    batches of ``MERGE_ROWS``.  The pieces' groups are merged by first line as they are read,
+    without DuckDB.  The groups, their order and their lines are those of ``_query``.
+    Everything is written under a temporary directory, removed by ``_Scan.close`` or on error.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="ngap-dcir-"))
+    try:
+        lines = workdir / "lines"
+        con.execute(
+            f"COPY ({_pieces_query(source, 'utf-8', pieces)}) TO {_sql_text(str(lines))} "
+            "(FORMAT parquet, PARTITION_BY (piece))",
+            _params(source, today),
+        ).fetchall()
+        grouped: list[Path] = []
+        for piece in range(pieces):
+            folder = lines / f"piece={piece}"
+            if not folder.is_dir():  # no line hashed to this piece
+                continue
+            files = _sql_text(str(folder / "*.parquet"))
+            reader = _arrow_reader(
+                con.sql(_grouped(f"read_parquet({files}, hive_partitioning=false)")), MERGE_ROWS
+            )
+            target = workdir / f"groups-{piece}.arrows"
+            with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_stream(
+                sink, reader.schema, options=_PIECE_IPC
+            ) as writer:
+                for batch in reader:
+                    writer.write_batch(batch)
+            shutil.rmtree(folder)
+            grouped.append(target)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return _Scan(_chunks(_merged(grouped), chunk_rows), notes, source, None, workdir)
+
+
+def _merged(files: list[Path]) -> Iterator[dict[str, Any]]:
+    """The groups of every piece in one stream by first line (each piece is ordered by it)."""
+    return heapq.merge(*(_piece(path) for path in files), key=lambda group: group["first_line"])
+
+
+def _piece(path: Path) -> Iterator[dict[str, Any]]:
+    """The groups of one piece, a batch of ``MERGE_ROWS`` read at a time."""
+    with pa.OSFile(str(path), "rb") as source:
+        yield from _rows(pa.ipc.open_stream(source), MERGE_SLICE)
+
+
+def _attempt(
+    source: _Source, chunk_rows: int, today: dt.date, notes: list[str], breaks: int
+) -> _Scan:
+    """One scan of the file, in one query or in pieces as its size asks."""
+    con = _connect()
+    try:
+        pieces = _piece_count(_line_count(con, source, breaks))
+        if pieces == 1:
+            return _scan_whole(con, source, chunk_rows, today, notes)
+        scan = _scan_pieces(con, source, chunk_rows, today, notes, pieces)
+    except BaseException:
+        con.close()
+        raise
+    con.close()  # the pieces are merged without DuckDB: its memory goes now
+    return scan
+
+
+def _is_long_record_error(error: Exception) -> bool:
+    return "maximum line size" in str(error).lower()
+
+
+def _scan(source: _Source, chunk_rows: int, today: dt.date) -> _Scan:
+    """Run the grouping, retrying as the file asks.
+
+    The source scanned may name a temporary copy of the file that ``_Scan.close`` deletes: a
+    UTF-8 copy of a CSV that is not UTF-8, or an ASCII copy when DuckDB refuses valid UTF-8
+    (with ``strict_mode`` off, its parser fails on a character outside ASCII right after a
+    closing quote, as in ``"0"é``: a stray quote is enough).  A CSV with a record longer than
+    ``RECORD_BYTES`` is scanned again with records of up to ``MAX_RECORD_BYTES``.
     """
     notes: list[str] = []
-    utf8 = source.parquet or _is_utf8(source.path)
+    utf8, breaks = (True, 0) if source.parquet else _survey(source.path)
     if not utf8:
         source, notes = replace(source, copy=_text_copy(source.path, "latin-1")), [LATIN1_NOTE]
     while True:
-        con = _connect()
         try:
-            reader = _reader(con, source, "utf-8", chunk_rows, today)
-            first = reader.read_next_batch()
-        except StopIteration:
-            return con, iter(()), notes, source
+            return _attempt(source, chunk_rows, today, notes, breaks)
         except (duckdb.Error, pa.ArrowException) as error:
-            con.close()
+            if not source.parquet and not source.long_records and _is_long_record_error(error):
+                source = replace(source, long_records=True)
+                continue
             _drop_copy(source)
             if source.parquet or ASCII_NOTE in notes or not _is_encoding_error(error):
                 raise InputError(f"{source.path}: cannot read the file: {error}") from error
             copy = _text_copy(source.path, "utf-8" if utf8 else "latin-1", ascii_only=True)
             source, notes = replace(source, copy=copy), [*notes, ASCII_NOTE]
-            continue
         except BaseException:
-            con.close()
             _drop_copy(source)
             raise
-        return con, _chain(first, reader), notes, source
 
 
 def _text_copy(path: Path, encoding: str, ascii_only: bool = False) -> Path:
@@ -548,22 +763,25 @@ def _drop_copy(source: _Source) -> None:
         source.copy.unlink(missing_ok=True)
 
 
-def _is_utf8(path: Path) -> bool:
-    """Whether the whole file is UTF-8 (read in blocks; the CSV scan itself does not say)."""
+def _survey(path: Path) -> tuple[bool, int]:
+    """Whether the whole file is UTF-8 (the CSV scan itself does not say), and how many line
+    breaks it has; read in blocks."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as handle:
-            while block := handle.read(1 << 22):
-                decoder.decode(block)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _chain(first: pa.RecordBatch, reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
-    yield first
-    yield from reader
+    utf8, breaks = True, 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            breaks += block.count(b"\n")
+            if utf8:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    utf8 = False
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    return utf8, breaks
 
 
 # ------------------------------------------------------------------------------ one encounter
@@ -999,24 +1217,17 @@ def _group(
 
 
 # ------------------------------------------------------------------------------ entry point
-def _slices(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.RecordBatch]:
-    """At most ``size`` groups per batch, whatever size DuckDB hands over."""
-    for batch in batches:
-        for start in range(0, batch.num_rows, size):
-            yield batch.slice(start, size)
-
-
 def _batches(source: _Source, chunk_rows: int, today: dt.date) -> Iterator[RawBatch]:
     ref = reference()
     name = str(source.path)
-    con, batches, notes, source = _first_batches(source, chunk_rows, today)
+    scan = _scan(source, chunk_rows, today)
     try:
-        for batch in _slices(batches, chunk_rows):
+        for groups in scan.groups:
             rows: list[dict[str, str | None]] = []
             firsts: list[int] = []
             bad: list[BadRow] = []
-            for group in batch.to_pylist():
-                row, group_bad = _group(group, name, today, ref, notes)
+            for group in groups:
+                row, group_bad = _group(group, name, today, ref, scan.notes)
                 bad += group_bad
                 if row is not None:
                     rows.append(row)
@@ -1032,8 +1243,7 @@ def _batches(source: _Source, chunk_rows: int, today: dt.date) -> Iterator[RawBa
                 bad=bad,
             )
     finally:
-        con.close()
-        _drop_copy(source)
+        scan.close()
 
 
 def iter_dcir(

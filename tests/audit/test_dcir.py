@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import random
 import shutil
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,9 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ngap.audit import dcir
 from ngap.audit.batches import BadRow
 from ngap.audit.columns import INPUT_COLUMNS
-from ngap.audit.dcir import OUTPUT_NAMES, iter_dcir, reference
+from ngap.audit.dcir import LATIN1_NOTE, OUTPUT_NAMES, iter_dcir, reference
 from ngap.io import InputError
 from ngap.model.catalogue import load_catalogue
 
@@ -476,3 +480,181 @@ def test_infinity_and_epoch_are_no_days_of_care(tmp_path: Path) -> None:
         f"EXE_SOI_DTD: {day!r} is not a date (YYYY-MM-DD, YYYYMMDD or DDMMMYYYY:hh:mm:ss)"
         for day in days[:3]
     ]
+
+
+# ------------------------------------------------------------------------------ big files
+TODAY = dt.date(2025, 6, 30)
+Batches = list[tuple[int, list[dict[str, Any]], list[int], list[BadRow]]]
+
+
+def batches(path: Path, chunk_rows: int, nulls: tuple[str, ...] = ()) -> Batches:
+    return [
+        (b.first_row, b.table.to_pylist(), b.rows.to_pylist() if b.rows is not None else [],
+         b.bad)
+        for b in iter_dcir(path, chunk_rows=chunk_rows, today=TODAY, nulls=nulls)
+    ]
+
+
+def interleaved_lines() -> list[str]:
+    """Encounters whose lines are spread over the file, with every kind of line a reader
+    must account for: cancellations, lonely lines, extra fields, impossible dates, Latin-1."""
+    rng = random.Random(11)
+    lines: list[str] = []
+    for n in range(30):
+        nir, day = f"{NIR[:-2]}{n % 7:02d}", f"2024-03-{1 + n % 5:02d}"
+        lines.append(f"{nir};1;{GP};{day};1;1110;;;1;;25;été")
+        if n % 3 == 0:
+            lines.append(f"{nir};1;{GP};{day};1;1110;1903;2;1;;5;")  # majoration MEG
+        if n % 4 == 0:
+            lines.append(f"{nir};1;{GP};{day};1;1110;;;-1;;-25;annulé")  # cancels the G
+        if n % 5 == 0:
+            lines.append(f"{nir};1;{GP};{day};1;abc;;;1;;25;")  # unreadable nature
+        if n % 6 == 0:
+            lines.append(f"{nir};1;{GP};{day};1;1110;;;1;;NA;")  # NA: a sentinel if declared
+    lines += [
+        f"{NIR};;{GP};2024-03-05;1;1110;;;1;;25;",  # BEN_RNG_GEM empty: lonely
+        f";1;{GP};2024-03-05;1;1110;;;1;;25;",  # BEN_NIR_PSA empty: lonely
+        f"{NIR};1;{GP};2024-03-05;1;1110;;;1;;25;x;extra;fields",  # more fields than the header
+        f"{NIR};1;{GP};2024-02-30;1;1110;;;1;;25;",  # no such day
+        f"{NIR};1;{GP};2031-01-01;1;1110;;;1;;25;",  # after today
+        f"{NIR};NA;{GP};2024-03-05;1;1110;;;1;;25;",  # lonely only if NA is declared
+        f"{NIR};1;{GP};2024-03-05;3;1110;;;1;;25;",  # a cardiologist: out of scope
+    ]
+    rng.shuffle(lines)
+    return lines
+
+
+def write_lines(path: Path, lines: list[str], encoding: str = "latin-1") -> Path:
+    text = ";".join(HEADER) + ";NOTE\n" + "\n".join(lines) + "\n"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def in_pieces(monkeypatch: pytest.MonkeyPatch, pieces: int = 3) -> list[int]:
+    """Read every file in ``pieces`` pieces from now on; returns the piece counts of the
+    piecewise scans that run."""
+    monkeypatch.setattr(dcir, "SPLIT_LINES", 0)
+    seen: list[int] = []
+    scan_pieces, piece_count = dcir._scan_pieces, dcir._piece_count
+
+    def spy(*args: Any) -> Any:
+        seen.append(args[-1])
+        return scan_pieces(*args)
+
+    def count(lines: int) -> int:
+        monkeypatch.setattr(dcir, "PIECE_LINES", -(-lines // pieces))
+        return piece_count(lines)
+
+    monkeypatch.setattr(dcir, "_scan_pieces", spy)
+    monkeypatch.setattr(dcir, "_piece_count", count)
+    return seen
+
+
+@pytest.mark.parametrize("nulls", [(), ("NA",)])
+def test_pieces_give_the_batches_of_one_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nulls: tuple[str, ...]
+) -> None:
+    """A big file is grouped piece by piece (lines split by a hash of their encounter key, each
+    piece grouped alone, the pieces merged by first line): the batches are those of one query,
+    down to the batch boundaries, the notes (Latin-1 here) and the bad rows."""
+    path = write_lines(tmp_path / "claims.csv", interleaved_lines())
+    whole = {size: batches(path, size, nulls) for size in (1, 4, 1000)}
+    rows = [r for b in whole[1000] for r in b[1]]
+    assert len(rows) >= 25 and any(";" in r["_lines"] for r in rows)
+    assert all(r["_notes"].startswith(LATIN1_NOTE) for r in rows)
+    assert any("cancels line" in r["_notes"] for r in rows)
+    reasons = " ".join(b.reason for batch in whole[1000] for b in batch[3])
+    for reason in ("BEN_RNG_GEM empty", "BEN_NIR_PSA empty", "more fields than the header",
+                   "'2024-02-30' is not a date", "2031-01-01 is outside",
+                   "is not general practice", "PRS_NAT_REF: 'abc'"):
+        assert reason in reasons
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    seen = in_pieces(monkeypatch)
+    for size, expected in whole.items():
+        assert batches(path, size, nulls) == expected
+    assert seen == [3, 3, 3]
+    assert not list(tmp.glob("ngap-dcir-*"))  # the pieces are removed
+
+
+def test_parquet_pieces_give_the_batches_of_one_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [ln.split(";")[: len(HEADER)] for ln in interleaved_lines()]
+    path = tmp_path / "claims.parquet"
+    pq.write_table(pa.table({h: [r[i] for r in rows] for i, h in enumerate(HEADER)}), path)
+    whole = batches(path, 4, ("NA",))
+    assert sum(len(b[1]) for b in whole) >= 25
+    seen = in_pieces(monkeypatch)
+    assert batches(path, 4, ("NA",)) == whole
+    assert seen == [3]
+
+
+def test_pieces_keep_the_ascii_copy_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan that DuckDB refuses for a character after a closing quote is retried on an
+    ASCII copy, whether the file is read in one query or in pieces."""
+    lines = interleaved_lines()
+    lines.insert(5, f'{NIR};1;{GP};2024-03-05;1;1110;;;1;;"25"é;x')
+    path = write_lines(tmp_path / "quote.csv", lines, encoding="utf-8")
+    whole = batches(path, 7)
+    notes = [r["_notes"] for b in whole for r in b[1]]
+    assert all("characters outside ASCII read as \\x escapes" in n for n in notes)
+    seen = in_pieces(monkeypatch)
+    assert batches(path, 7) == whole
+    assert seen == [3, 3]  # refused once, read from the copy
+
+
+def test_pieces_are_removed_when_reading_stops_or_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_lines(tmp_path / "claims.csv", interleaved_lines())
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    in_pieces(monkeypatch)
+    reader = iter_dcir(path, chunk_rows=2, today=TODAY)
+    next(reader)
+    # The UTF-8 copy of the Latin-1 file, and the groups of the pieces being merged:
+    assert sorted(p.is_dir() for p in tmp.glob("ngap-dcir-*")) == [False, True]
+    reader.close()  # type: ignore[attr-defined]
+    assert not list(tmp.glob("ngap-dcir-*"))
+
+    def interrupted(relation: Any, size: int) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dcir, "_arrow_reader", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        next(iter_dcir(path, today=TODAY))
+    assert not list(tmp.glob("ngap-dcir-*"))
+
+
+def test_a_record_longer_than_the_first_scan_takes_is_read_by_a_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first scan of a CSV reads records of up to RECORD_BYTES in buffers of BUFFER_BYTES
+    (DuckDB's buffer would otherwise grow with the file); a longer record is no error: the file
+    is scanned again with records of up to MAX_RECORD_BYTES, in one query or in pieces."""
+    monkeypatch.setattr(dcir, "RECORD_BYTES", 1 << 10)
+    monkeypatch.setattr(dcir, "BUFFER_BYTES", 1 << 12)
+    lines = interleaved_lines()
+    lines.insert(3, f'{NIR};4;{GP};2024-03-05;1;1110;;;1;;25;"{"m" * 3000}\n{"m" * 3000}"')
+    path = write_lines(tmp_path / "long.csv", lines)
+    scans: list[bool] = []
+    attempt = dcir._attempt
+
+    def spy(source: Any, *args: Any) -> Any:
+        scans.append(source.long_records)
+        return attempt(source, *args)
+
+    monkeypatch.setattr(dcir, "_attempt", spy)
+    whole = batches(path, 5)
+    assert scans == [False, True]
+    rows = [r for b in whole for r in b[1]]
+    assert any(r["id"] == f"{NIR}|4|{GP}|2024-03-05" for r in rows)
+    assert sorted(accounted(rows, [x for b in whole for x in b[3]])) == list(
+        range(2, len(lines) + 2)
+    )
+    seen = in_pieces(monkeypatch)
+    assert batches(path, 5) == whole
+    assert seen == [3, 3]
