@@ -249,3 +249,20 @@ def test_context_values_in_one_call_equal_one_solve_per_value(nomenclature: Nome
             assert nomenclature._possible_values(program, lits, open_dims) == want, (enc, claim)
             compared += 1
     assert compared >= 20
+
+
+def test_an_empty_claim_is_valid_in_every_context_as_the_full_search_says() -> None:
+    """``judge_context`` answers an empty claim from one solve per grounding (billing nothing
+    breaks no rule in any context); the search it spares gives the same answer."""
+    engine = Nomenclature.load()
+    for enc, _ in _encounters()[:16]:
+        ctx = engine.context(enc)
+        assert engine.judge_context(ctx, ()) == ("valid", {})
+        program, lits, open_dims = engine._claim_literals(ctx, ())
+        assert engine._nothing_billed_is_valid(program)
+        # The search it spares: a valid model, and no context where the claim breaks a rule.
+        violated = program.violated_literal
+        assert engine._solve(program, [*lits, -violated], open_dims, opt_mode="ignore", models=1)
+        assert engine._conditions(program, lits, open_dims) == ("valid", {})
+    for era in engine.eras:  # every era's rule base: nothing billed, nothing broken
+        assert engine._nothing_billed_is_valid(engine.full_program(era)), era

@@ -284,6 +284,9 @@ class GroundProgram:
     """The C heap this grounding took when it was made (glibc only; see ``grounding_bytes``)."""
     relevant_by_era: dict[str, frozenset[str]] | None = None
     """In a grounding that spans several eras: ``relevant`` for each era (its value)."""
+    nothing_billed_valid: bool | None = None
+    """Whether billing nothing breaks no rule in any context (``Nomenclature``; None: not asked
+    yet)."""
     candidates_by_era: dict[str, frozenset[str]] | None = None
     """In a grounding that spans several eras: the codes some valid answer can bill in each
     era.  A claim of other codes is judged on the era's full grounding (every violated rule
