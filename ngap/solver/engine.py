@@ -242,7 +242,6 @@ class Nomenclature:
         """Solver answers remembered (0: none).  The batch audit turns it on: its distinct
         situations share most sub-questions (the optimum of a context, one line of a claim)."""
         self._answers: OrderedDict[tuple[object, ...], list[_Model]] = OrderedDict()
-        self._braves: OrderedDict[tuple[object, ...], frozenset[tuple[str, str]]] = OrderedDict()
         self._last_context: dict[int, tuple[Context, list[int], list[str]]] = {}
 
     @classmethod
@@ -574,8 +573,6 @@ class Nomenclature:
         live = {p.serial for p in self._groundings.values()}
         for key in [k for k in self._answers if k[0] not in live]:
             del self._answers[key]
-        for key in [k for k in self._braves if k[0] not in live]:
-            del self._braves[key]
 
     # ----------------------------------------------------------------- building answers
     def _cotation(self, model: _Model, ctx: Context, done: Sequence[str]) -> Cotation:
@@ -1029,16 +1026,9 @@ class Nomenclature:
         failed search), where asking for each value on its own cost a solve call per value:
         a dozen for a few open dimensions, hundreds for an encounter with nothing known.
         clasp's own brave enumeration cannot serve: it reads consequences over the shown atoms
-        only, and the context is not shown (no answer reads it).  Remembered with the other
-        answers of the grounding.
+        only, and the context is not shown (no answer reads it).  Not remembered: in an SNDS
+        audit 6 % of these questions come twice, and the answers took tens of MB.
         """
-        key: tuple[object, ...] | None = None
-        if self.answer_memo:
-            key = (program.serial, "context_values", dims, tuple(assumptions))
-            known = self._braves.get(key)
-            if known is not None:
-                self._braves.move_to_end(key)
-                return known
         _configure(program, ("auto", "ignore", "0", "no"))
         table = program.ctx_literals
         unseen = {table[(d, v)]: (d, v) for d in dims for v in program.dims[d]}
@@ -1053,12 +1043,7 @@ class Nomenclature:
             return True
 
         _run_solve(program.control, assumptions, on_model)
-        answer = frozenset(found)
-        if key is not None:
-            self._braves[key] = answer
-            if len(self._braves) > self.answer_memo:
-                self._braves.popitem(last=False)
-        return answer
+        return frozenset(found)
 
     def _program_for(self, ctx: Context) -> GroundProgram:
         """The smallest grounding that answers for this encounter's shape.
