@@ -143,14 +143,15 @@ class Auditor:
         self.solved = 0
         self.hits = 0
 
-    @property
-    def recording(self) -> frozenset[str]:
-        """Codes a claim records an activity with (``needs_done``): a claim of one of them
-        shows something was done, even when the activities are not given.  Read from the rule
-        base when first needed (an input with activities never asks)."""
+    def records_activity(self, claimed: Sequence[str]) -> bool:
+        """Whether a claimed code records an activity (``needs_done``): it shows something was
+        done, even when the activities are not given.  A refined code (CSO) records what its
+        aggregate (CCX) records.  Read from the rule base when first needed (an input with
+        activities never asks)."""
         if self._recording is None:
             self._recording = frozenset(self.nomenclature.required_activities())
-        return self._recording
+        refined = self.nomenclature.catalogue.refined
+        return any(refined.get(code, code) in self._recording for code in claimed)
 
     # ------------------------------------------------------------------ one situation
     def judge(self, key: RowKey, day: dt.date | None, sessions_known: bool = True) -> Verdict:
@@ -188,7 +189,7 @@ class Auditor:
         # visits), money nothing shows was earned, which would swell the audit's under-coding
         # "if the context allowed"; it is also the costliest solve there is (seconds, every
         # dimension open).  The claim is judged; the optimum and the difference stay empty.
-        optimum = key[-2] is not None or any(c in self.recording for c in claimed)
+        optimum = key[-2] is not None or self.records_activity(claimed)
         if not claimed and not optimum:
             return _nothing_claimed(str(ctx.era.index))
         try:

@@ -170,6 +170,8 @@ def test_no_optimum_when_nothing_shows_what_was_done(auditor: Auditor) -> None:
                 {**base, "id": "ik", "claimed": "IK", "travel_km": "4"},
                 {**base, "id": "mm", "claimed": "MM"},
                 {**base, "id": "vg", "claimed": "VG"},  # records a visit: optimum as before
+                # A refined code records what its aggregate records (CSO: a consultation).
+                {**base, "id": "cso", "claimed": "CSO", "place": "office"},
             ]
         )
     ).to_pylist()
@@ -182,5 +184,7 @@ def test_no_optimum_when_nothing_shows_what_was_done(auditor: Auditor) -> None:
         assert row["status"] == "violation", row  # IK and MM need a visit or consultation
         assert row["optimal_cents"] is None and row["difference_cents"] is None
         assert row["optimum_assumes"] == ""
-    visit = by_id["vg"]
-    assert visit["optimal_cents"] is not None and visit["optimal_cents"] >= visit["claimed_cents"]
+    for name in ("vg", "cso"):
+        row = by_id[name]
+        assert row["optimal_cents"] is not None, row
+        assert row["optimal_cents"] >= row["claimed_cents"] > 0, row
