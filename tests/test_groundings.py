@@ -266,3 +266,25 @@ def test_an_empty_claim_is_valid_in_every_context_as_the_full_search_says() -> N
         assert engine._conditions(program, lits, open_dims) == ("valid", {})
     for era in engine.eras:  # every era's rule base: nothing billed, nothing broken
         assert engine._nothing_billed_is_valid(engine.full_program(era)), era
+
+
+def test_true_literals_read_what_is_true_reads() -> None:
+    """``truth.true_literals`` (clingo's C binding) agrees with ``Model.is_true`` on every model
+    of a small program, literals in their given order."""
+    import clingo
+
+    from ngap.solver.truth import true_literals
+
+    ctl = clingo.Control(["0", "--warn=none"])
+    ctl.add("base", [], "{ a(1..4) }. :- a(1), a(2). #show a/1.")
+    ctl.ground([("base", [])])
+    literals = [atom.literal for atom in ctl.symbolic_atoms.by_signature("a", 1)][::-1]
+    seen = 0
+
+    def on_model(model: clingo.Model) -> None:
+        nonlocal seen
+        assert true_literals(model, literals) == [x for x in literals if model.is_true(x)]
+        seen += 1
+
+    ctl.solve(on_model=on_model)
+    assert seen == 12  # 16 subsets, 4 with both a(1) and a(2)
