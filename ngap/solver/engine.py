@@ -739,7 +739,7 @@ class Nomenclature:
         elif not open_dims:
             status = "valid"
         else:
-            status, conditions = self._conditions(program, lits, open_dims, best.assumed)
+            status, conditions = self._conditions(program, lits, open_dims)
         best_cotation = self.optimise_context(ctx, done).best if optimum else None
         diff = None if best_cotation is None else cotation.total_cents - best_cotation.total_cents
         result = CheckResult(
@@ -787,17 +787,13 @@ class Nomenclature:
             # Valid in every context the encounter allows (an encounter's context literals
             # always have a model: check_context's first solve relies on it too).
             return "valid", {}
-        seen = dict(valid_in) if valid_in is not None else None
-        if seen is None:
-            found = self._solve(
-                program, [*lits, -program.violated_literal], open_dims, opt_mode="ignore", models=1
-            )
-            if not found:
-                return "violation", {}
-            seen = found[0].assumed
+        if valid_in is None and not self._solve(
+            program, [*lits, -program.violated_literal], open_dims, opt_mode="ignore", models=1
+        ):
+            return "violation", {}
         if not open_dims:
             return "valid", {}
-        return self._conditions(program, lits, open_dims, seen)
+        return self._conditions(program, lits, open_dims)
 
     def _nothing_billed_is_valid(self, program: GroundProgram) -> bool:
         """Whether billing nothing breaks no rule in any context of this grounding (one solve,
@@ -812,21 +808,15 @@ class Nomenclature:
         return program.nothing_billed_valid
 
     def _conditions(
-        self,
-        program: GroundProgram,
-        lits: list[int],
-        open_dims: list[str],
-        seen: Mapping[str, str] | None = None,
+        self, program: GroundProgram, lits: list[int], open_dims: list[str]
     ) -> tuple[str, dict[str, tuple[str, ...]]]:
-        """Valid in every open context, or only under conditions (brave consequences).
-
-        ``seen``: the open context of one valid model already found (its values need no solve).
-        """
+        """Valid in every open context, or only under conditions (brave consequences), for a
+        claim known to be valid in some context."""
         violated = program.violated_literal
         if not self._solve(program, [*lits, violated], open_dims, opt_mode="ignore", models=1):
             return "valid", {}
         # For each open dimension, the values under which the claim can be valid.
-        possible = self._possible_values(program, lits, open_dims, seen=seen)
+        possible = self._possible_values(program, lits, open_dims)
         return "conditional", self._restrictions(program, lits, possible)
 
     @staticmethod
@@ -997,21 +987,13 @@ class Nomenclature:
         lits: list[int],
         open_dims: list[str],
         only: Sequence[str] | None = None,
-        seen: Mapping[str, str] | None = None,
     ) -> dict[str, tuple[str, ...]]:
         """For each dimension of ``only`` (default: the open ones), the values under which some
-        model of ``lits`` has no violation.
-
-        One solve call enumerates them (``_context_values``); ``seen``, the open context of a
-        valid model already found, is among them anyway.
-        """
-        wanted = list(only) if only is not None else list(open_dims)
+        model of ``lits`` has no violation (in one solve call: ``_context_values``)."""
+        wanted = tuple(only) if only is not None else tuple(open_dims)
         possible: dict[str, set[str]] = {dim: set() for dim in wanted}
-        for dim, value in (seen or {}).items():
-            if dim in possible:
-                possible[dim].add(value)
         assumptions = [*lits, -program.violated_literal]
-        for dim, value in self._context_values(program, assumptions, tuple(wanted)):
+        for dim, value in self._context_values(program, assumptions, wanted):
             possible[dim].add(value)
         return {d: tuple(sorted(v)) for d, v in possible.items() if v}
 
