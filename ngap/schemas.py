@@ -503,6 +503,8 @@ def audit_summary_schema() -> Schema:
         "undercoding_certain_cents",
         "undercoding_if_context_cents",
         "priced_encounters",
+        "claimed_without_optimum_cents",
+        "encounters_without_optimum",
         "overcoding_encounters",
         "undercoding_encounters",
         "undercoding_if_context_encounters",

@@ -211,6 +211,9 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
 OVER = "greatest(coalesce(difference_cents, 0), 0)"
 UNDER = "greatest(-coalesce(difference_cents, 0), 0)"
 NO_ASSUMPTION = "coalesce(optimum_assumes, '') = ''"
+UNPRICED = "optimal_cents IS NULL AND status IN ('valid', 'conditional', 'violation')"
+"""A judged encounter with no optimum (nothing shows what was done): its claim is in the claimed
+total, not in the optimal one, so the two totals are not over the same encounters."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,6 +290,9 @@ def _money(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
           coalesce(sum(greatest(coalesce(difference_certain_cents, 0), 0)), 0)
             AS overcoding_certain_cents,
           count(difference_cents) AS priced_encounters,
+          coalesce(sum(claimed_cents) FILTER (WHERE {UNPRICED}), 0)
+            AS claimed_without_optimum_cents,
+          count(*) FILTER (WHERE {UNPRICED}) AS encounters_without_optimum,
           count(*) FILTER (WHERE difference_cents > 0) AS overcoding_encounters,
           count(*) FILTER (WHERE difference_cents < 0) AS undercoding_encounters,
           count(*) FILTER (WHERE difference_cents < 0 AND NOT {NO_ASSUMPTION})
@@ -851,7 +857,16 @@ def _summary_html(s: dict[str, Any]) -> str:
         lines.append((f"— {label}", f"{integer(n)} ({_share(n, rows)})"))
     lines += [
         ("Montant facturé / claimed", euros(money["claimed_cents"])),
-        ("Cotation optimale / optimal", euros(money["optimal_cents"])),
+        (
+            "Cotation optimale / optimal (rencontres avec optimum / encounters with one)",
+            euros(money["optimal_cents"]),
+        ),
+        (
+            "Facturé sans optimum / claimed with no optimum (rien ne dit l'acte fait / nothing "
+            "shows what was done)",
+            f"{euros(money['claimed_without_optimum_cents'])} "
+            f"({integer(money['encounters_without_optimum'])} rencontres / encounters)",
+        ),
         (
             "Écart certain / certain difference (quel que soit le contexte inconnu / whatever "
             "the unknown context)",

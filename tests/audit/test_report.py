@@ -408,3 +408,21 @@ def test_zero_rows(tmp_path: pathlib.Path, empty_part: bool) -> None:
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert page.count("<svg") == page.count("</svg>")
     assert json.loads((tmp_path / "summary.json").read_text(encoding="utf-8")) == summary
+
+
+def test_claims_with_no_optimum_are_counted_apart(tmp_path: pathlib.Path) -> None:
+    """An encounter with no optimum (nothing shows what was done) is in the claimed total, not
+    in the optimal one: the summary says how much and how many, and a bad row is not one."""
+    lone_ik = _enc("ik", "violation", "2024-03-05", "P1", row=8, claimed_cents=970, optimal_cents=0)
+    empty = _enc("none", "valid", "2024-03-05", "P1", row=9, claimed_cents=0, optimal_cents=0)
+    for row in (lone_ik, empty):
+        row.update(optimal_cents=None, difference_cents=None)
+    _write_part(tmp_path / "parts" / "encounters-00000.parquet", [*PART_1, lone_ik, empty])
+    money = build_report(tmp_path)["money"]
+    assert money["claimed_cents"] == 5000 + 2500 + 3000 + 970
+    assert money["optimal_cents"] == 3000 + 3000 + 4000
+    assert money["claimed_without_optimum_cents"] == 970
+    assert money["encounters_without_optimum"] == 2
+    assert money["priced_encounters"] == 3
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "claimed with no optimum" in page and "9,70" in page
