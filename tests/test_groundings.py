@@ -265,7 +265,12 @@ def test_an_empty_claim_is_valid_in_every_context_as_the_full_search_says() -> N
         assert engine._solve(program, [*lits, -violated], open_dims, opt_mode="ignore", models=1)
         assert engine._conditions(program, lits, open_dims) == ("valid", {})
     for era in engine.eras:  # every era's rule base: nothing billed, nothing broken
-        assert engine._nothing_billed_is_valid(engine.full_program(era)), era
+        full = engine.full_program(era)
+        nothing = [-lit for lit in full.bill_literals.values()]
+        assert not engine._solve(
+            full, [*nothing, full.violated_literal], [], opt_mode="ignore", models=1
+        ), era
+        assert engine._nothing_billed_is_valid(full), era
 
 
 def test_true_literals_read_what_is_true_reads() -> None:
